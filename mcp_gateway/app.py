@@ -1,0 +1,128 @@
+"""The composition root: builds the services and the pipeline once, from the configuration."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import anyio
+from opentelemetry import trace
+
+from mcp_gateway import __version__
+from mcp_gateway.bus.base import Bus
+from mcp_gateway.bus.memory import MemoryBus
+from mcp_gateway.cellhost import CellHost
+from mcp_gateway.config import Config
+from mcp_gateway.errors import CellLoadError, MalformedName, Refusal
+from mcp_gateway.names import split_canonical
+from mcp_gateway.pipeline import Next, Stage, ToolCall, compose
+from mcp_gateway.registry import Registry, load_cells, tool_entries
+from mcp_gateway.sdk import CallOutcome, Principal, ToolInfo
+from mcp_gateway.server import GatewayServer
+from mcp_gateway.stages.dispatch import DispatchStage
+from mcp_gateway.stages.trace import TraceStage
+from mcp_gateway.stages.validate import ValidateStage
+from mcp_gateway.telemetry import tracer_of
+from mcp_gateway.tools import ToolEntry
+
+MAX_CELL_CALL_DEPTH = 8
+_cell_call_depth: contextvars.ContextVar[int] = contextvars.ContextVar("cell_call_depth", default=0)
+
+
+class Gateway:
+    """Everything behind the transports. Build it, then `async with gateway.running():`."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        tracer_provider: trace.TracerProvider | None = None,
+        stdio_principal: str | None = None,
+        bus: Bus | None = None,
+    ) -> None:
+        self.config = config
+        self.stdio_principal = Principal(stdio_principal or config.server.principal, roles=("local",))
+        self.http_principal = Principal("anonymous")
+        self._loaded = load_cells(config)
+        self.hosts = [CellHost(item.cell, self) for item in self._loaded]
+        separator = config.server.wire_separator
+        self.registry = Registry(entry for item in self._loaded for entry in tool_entries(item, separator))
+        self.bus: Bus = bus or MemoryBus()
+        tracer = tracer_of(tracer_provider)
+        self.pipeline: Next = compose(self._stages(tracer), DispatchStage(self.bus), tracer)
+        self.server = GatewayServer(
+            config.server.name, self.registry, self.pipeline, self.principal_for, self.visible_entries
+        )
+
+    @staticmethod
+    def _stages(tracer: trace.Tracer | None) -> list[Stage]:
+        # trace -> audit -> identity -> budget -> authz -> validate -> dlp-in; dispatch; dlp-out
+        stages: list[Stage] = [TraceStage(tracer)] if tracer is not None else []
+        stages.append(ValidateStage())
+        return stages
+
+    # --- identity (issue 3 replaces these with real identities) ---------------------------
+    def principal_for(self, transport: str, request: Any) -> Principal:
+        return self.stdio_principal if transport == "stdio" else self.http_principal
+
+    def visible_entries(self, principal: Principal) -> Sequence[ToolEntry]:
+        return self.registry.all()
+
+    # --- GatewayView, for cells ------------------------------------------------------------
+    @property
+    def version(self) -> str:
+        return __version__
+
+    def visible_tools(self, principal: Principal) -> Sequence[ToolInfo]:
+        return [
+            ToolInfo(entry.canonical, entry.description, entry.risk, entry.cost, entry.version)
+            for entry in self.visible_entries(principal)
+        ]
+
+    async def call_tool(self, principal: Principal, tool: str, arguments: Mapping[str, Any]) -> CallOutcome:
+        depth = _cell_call_depth.get()
+        if depth >= MAX_CELL_CALL_DEPTH:
+            return CallOutcome(True, f"cell calls nested deeper than {MAX_CELL_CALL_DEPTH}", None)
+        try:
+            split_canonical(tool)
+        except MalformedName as exc:
+            return CallOutcome(True, str(exc), None)
+        entry = self.registry.by_canonical(tool)
+        if entry is None or entry not in self.visible_entries(principal):
+            return CallOutcome(True, f"Unknown tool: {tool}", None)
+        token = _cell_call_depth.set(depth + 1)
+        try:
+            result = await self.pipeline(ToolCall(entry, dict(arguments), principal, "cell"))
+        except Refusal as refusal:
+            return CallOutcome(True, refusal.message, None)
+        finally:
+            _cell_call_depth.reset(token)
+        return CallOutcome(result.is_error, result.text(), result.structured)
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        return {"status": "ok", "version": __version__, "tools": len(self.registry.all())}
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Gateway]:
+        """Start every cell and serve it on the bus; stop them all on the way out."""
+        state_dir = self.config.server.state_dir
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        async with AsyncExitStack() as stack, anyio.create_task_group() as tg:
+            for host in self.hosts:
+                host.cell.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+                os.chmod(host.cell.state_dir, 0o700)
+                try:
+                    await host.cell.start()
+                except Exception as exc:
+                    raise CellLoadError(f"cell {host.address!r} failed to start: {exc}") from exc
+                stack.push_async_callback(host.cell.stop)
+            for host in self.hosts:
+                await tg.start(self.bus.serve, host.address, host.handle)
+            try:
+                yield self
+            finally:
+                tg.cancel_scope.cancel()

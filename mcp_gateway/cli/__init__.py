@@ -1,0 +1,49 @@
+"""The `mcp-gateway` command. Exit codes: 0 ok, 1 a check failed, 2 a usage or configuration error."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from mcp_gateway import __version__
+from mcp_gateway.cli import serve_cmd, tools_cmd
+from mcp_gateway.errors import CellLoadError, ConfigError
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mcp-gateway",
+        description="A hardened MCP gateway: one surface through which LLM clients reach namespaced tools.",
+    )
+    parser.add_argument("--version", action="version", version=f"mcp-gateway {__version__}")
+    parser.add_argument(
+        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log level on stderr"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve_cmd.register(commands)
+    tools_cmd.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        code: int = args.run(args)
+    except ConfigError as exc:
+        print(f"mcp-gateway: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CellLoadError as exc:
+        print(f"mcp-gateway: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+    return code

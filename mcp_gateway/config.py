@@ -1,0 +1,173 @@
+"""Configuration: `gateway.toml` -> pydantic models, environment overrides, an embedded default.
+
+Where the configuration comes from, first match wins: `--config PATH`, the file named by
+`MCP_GATEWAY_CONFIG`, `$XDG_CONFIG_HOME/mcp-gateway/gateway.toml`, else the embedded default
+(which needs no file at all). Any setting can then be overridden from the environment as
+`MCP_GATEWAY_<SECTION>__<KEY>`, e.g. `MCP_GATEWAY_HTTP__PORT=9000`; the value is read as a TOML
+value when it parses as one (numbers, booleans, arrays), else as a string.
+
+A bad configuration raises `ConfigError` naming the file (or variable) and the key.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mcp_gateway.errors import ConfigError
+from mcp_gateway.names import NAMESPACE_PATTERN, validate_separator
+
+ENV_PREFIX = "MCP_GATEWAY_"
+ENV_CONFIG_FILE = "MCP_GATEWAY_CONFIG"
+EMBEDDED = "<embedded default>"
+STATE_DIR_PLACEHOLDER = "{state_dir}"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Strict):
+    name: str = "mcp-gateway"
+    state_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_state_dir("mcp-gateway")))
+    wire_separator: str = "__"
+    max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    principal: str = Field(default_factory=getpass.getuser, min_length=1, max_length=200)
+    """Who stdio callers act as (the local OS user unless configured or given with --principal)."""
+
+    @field_validator("wire_separator")
+    @classmethod
+    def _separator(cls, value: str) -> str:
+        return validate_separator(value)
+
+
+class HttpConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65535)
+    allowed_hosts: list[str] = Field(default_factory=list)
+    """Extra `Host` values accepted besides loopback ones (DNS-rebinding protection stays on)."""
+    allowed_origins: list[str] = Field(default_factory=list)
+
+
+class TelemetryConfig(_Strict):
+    exporter: Literal["none", "console", "otlp"] = "none"
+    otlp_endpoint: str | None = None
+    """OTLP/HTTP traces endpoint; when unset the exporter's own default and env vars apply."""
+    service_name: str = "mcp-gateway"
+
+
+class CellConfig(_Strict):
+    module: str = Field(pattern=r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*)?$")
+    """Import path of the cell: `package.module` (which exports exactly one Cell) or `module:Class`."""
+    namespace: str | None = Field(default=None, pattern=f"^{NAMESPACE_PATTERN}$")
+    """Checked against the cell's own namespace, so a configuration cannot silently rename tools."""
+    enabled: bool = True
+    timeout: float = Field(default=30.0, gt=0, le=3600)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+def _default_cells() -> list[CellConfig]:
+    return [
+        CellConfig(module="cells.fs", settings={"root": f"{STATE_DIR_PLACEHOLDER}/workspace"}),
+        CellConfig(module="cells.notes"),
+        CellConfig(module="cells.gateway"),
+    ]
+
+
+class Config(_Strict):
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    cells: list[CellConfig] = Field(default_factory=_default_cells)
+    source: str = Field(default=EMBEDDED, exclude=True)
+    """Where this configuration was read from, for error messages."""
+
+
+def find_config_file(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+    if explicit is not None:
+        return explicit
+    if environ.get(ENV_CONFIG_FILE):
+        return Path(environ[ENV_CONFIG_FILE])
+    candidate = Path(platformdirs.user_config_dir("mcp-gateway")) / "gateway.toml"
+    return candidate if candidate.is_file() else None
+
+
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, override and validate the configuration; raises `ConfigError` on any problem."""
+    environ = os.environ if environ is None else environ
+    file = find_config_file(path, environ)
+    source = str(file) if file is not None else EMBEDDED
+    data = _read_toml(file) if file is not None else {}
+    origins = _apply_env_overrides(data, environ)
+    try:
+        config = Config.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = _dotted(error["loc"])
+        where = next((var for prefix, var in origins.items() if key == prefix or key.startswith(prefix + ".")), source)
+        raise ConfigError(where, key, error["msg"]) from None
+    return config
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
+    try:
+        with file.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(str(file), "", "no such file") from None
+    except OSError as exc:
+        raise ConfigError(str(file), "", f"cannot be read ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(file), "", f"is not valid TOML ({exc})") from None
+
+
+def _apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
+    """Set `MCP_GATEWAY_SECTION__KEY` values into `data`; returns dotted key -> variable name."""
+    origins: dict[str, str] = {}
+    for var, raw in sorted(environ.items()):
+        if not var.startswith(ENV_PREFIX) or "__" not in var:
+            continue
+        path = [part.lower() for part in var[len(ENV_PREFIX) :].split("__")]
+        if not all(path):
+            raise ConfigError(var, "", "an override is MCP_GATEWAY_<SECTION>__<KEY>")
+        node = data
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(var, ".".join(path), "overrides a value that is not a table")
+            node = child
+        node[path[-1]] = _env_value(raw)
+        origins[".".join(path)] = var
+    return origins
+
+
+def _env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def expand_state_dir(value: Any, state_dir: Path) -> Any:
+    """Replace `{state_dir}` in the string leaves of a cell's settings."""
+    if isinstance(value, str):
+        return value.replace(STATE_DIR_PLACEHOLDER, str(state_dir))
+    if isinstance(value, list):
+        return [expand_state_dir(item, state_dir) for item in value]
+    if isinstance(value, dict):
+        return {key: expand_state_dir(item, state_dir) for key, item in value.items()}
+    return value

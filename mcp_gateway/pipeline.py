@@ -1,0 +1,97 @@
+"""The one call pipeline: a stage signature and its composition.
+
+Every stage is `async def stage(call: ToolCall, next: Next) -> ToolResult`. A stage either
+passes the call on (possibly changed) and may inspect or change the result, or ends the call
+by raising a typed `Refusal`. Stages are composed once, at start-up, the way Starlette builds
+its middleware stack; the last link is the dispatcher that hands the call to the bus.
+
+Order (ARCHITECTURE.md): trace -> audit -> identity -> budget -> authz -> validate -> dlp-in ->
+dispatch -> dlp-out. Stages know nothing of transports: what they need of the request (the
+principal, the transport's name for telemetry, the caller's `_meta`) travels in `ToolCall`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import mcp.types as t
+from opentelemetry import trace
+
+from mcp_gateway.sdk import Principal
+from mcp_gateway.tools import ToolEntry
+
+
+@dataclass(slots=True)
+class ToolCall:
+    tool: ToolEntry
+    arguments: dict[str, Any]
+    principal: Principal
+    transport: str
+    """"stdio", "http", "sse", or "cell" for a cell-to-cell call."""
+    request_id: str | None = None
+    protocol_version: str | None = None
+    session_id: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    """The caller's `params._meta` (trace context travels here)."""
+    notes: dict[str, Any] = field(default_factory=dict)
+    """What stages learn about the call for later stages (decisions, findings, budget state)."""
+
+
+@dataclass(slots=True)
+class ToolResult:
+    content: list[t.ContentBlock]
+    structured: dict[str, Any] | None = None
+    is_error: bool = False
+
+    @classmethod
+    def error(cls, message: str) -> ToolResult:
+        return cls(content=[t.TextContent(type="text", text=message)], is_error=True)
+
+    def text(self) -> str:
+        return "\n".join(block.text for block in self.content if isinstance(block, t.TextContent))
+
+
+Next = Callable[[ToolCall], Awaitable[ToolResult]]
+
+
+class Stage(Protocol):
+    """One filter of the pipeline. `name` labels its child span and its refusals."""
+
+    name: str
+
+    async def __call__(self, call: ToolCall, call_next: Next) -> ToolResult: ...
+
+
+def _link(stage: Stage, inner: Next, tracer: trace.Tracer | None) -> Next:
+    if tracer is None:
+
+        async def plain(call: ToolCall) -> ToolResult:
+            return await stage(call, inner)
+
+        return plain
+
+    span_name = f"stage {stage.name}"
+
+    async def traced(call: ToolCall) -> ToolResult:
+        with tracer.start_as_current_span(span_name):
+            return await stage(call, inner)
+
+    return traced
+
+
+def compose(stages: Sequence[Stage], endpoint: Stage, tracer: trace.Tracer | None = None) -> Next:
+    """Build the chain once: `stages[0]` is outermost, `endpoint` ends every call.
+
+    With a tracer, every stage after the first (which opens the call's own span) gets a child
+    span of its own, so a trace shows where a call spent its time or was refused.
+    """
+
+    async def unreachable(call: ToolCall) -> ToolResult:
+        raise RuntimeError(f"the endpoint stage {endpoint.name!r} called next")
+
+    chain: Next = _link(endpoint, unreachable, tracer)
+    for index in reversed(range(len(stages))):
+        chain = _link(stages[index], chain, tracer if index > 0 else None)
+    return chain

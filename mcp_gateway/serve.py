@@ -1,0 +1,39 @@
+"""Run a built gateway on a transport until the client (stdio) or a signal (HTTP) ends it."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+
+from mcp_gateway.app import Gateway
+from mcp_gateway.transports.http import build_http_app
+from mcp_gateway.transports.stdio import stdio_transport
+
+logger = logging.getLogger(__name__)
+
+
+async def serve_stdio(gateway: Gateway) -> None:
+    sdk = gateway.server.sdk
+    async with gateway.running(), stdio_transport(gateway.config.server.max_message_bytes) as (read, write):
+        await sdk.run(read, write, sdk.create_initialization_options())
+
+
+async def serve_http(gateway: Gateway, host: str, port: int) -> None:
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        async with gateway.running():
+            yield
+
+    app = build_http_app(
+        gateway.server.sdk, gateway.config.http, gateway.config.server.max_message_bytes, gateway.health, lifespan
+    )
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", access_log=False)
+    server = uvicorn.Server(config)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        logger.warning("listening on %s: reachable beyond this machine", host)
+    print(f"mcp-gateway: Streamable HTTP on http://{host}:{port}/mcp, SSE on /sse", file=sys.stderr, flush=True)
+    await server.serve()

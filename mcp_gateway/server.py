@@ -1,0 +1,135 @@
+"""The MCP face of the gateway: low-level SDK handlers that hand every tool call to the pipeline.
+
+The gateway owns the tool list (built from the registry), so it builds on the SDK's low-level
+`Server`, never on `MCPServer`. Names are resolved before any stage runs: a name that is not on
+the surface is refused here with INVALID_PARAMS, whether it is malformed or merely unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import mcp.types as t
+from mcp.server import Server, ServerRequestContext
+from mcp.server._otel import OpenTelemetryMiddleware
+from mcp.server.context import CallNext, HandlerResult
+from mcp.shared.exceptions import MCPError
+
+from mcp_gateway import __version__
+from mcp_gateway.errors import Refusal, UnknownTool
+from mcp_gateway.pipeline import Next, ToolCall, ToolResult
+from mcp_gateway.registry import Registry
+from mcp_gateway.sdk import Principal
+from mcp_gateway.tools import ToolEntry
+
+PrincipalResolver = Callable[[str, Any], Principal]
+"""(transport, the transport's request object or None) -> the principal a call acts for."""
+
+
+def transport_of(ctx: ServerRequestContext[Any, Any]) -> str:
+    request = ctx.request
+    if request is None:
+        return "stdio"
+    path = str(getattr(getattr(request, "url", None), "path", ""))
+    return "sse" if path.startswith("/messages") else "http"
+
+
+def session_id_of(ctx: ServerRequestContext[Any, Any]) -> str | None:
+    headers = getattr(ctx.request, "headers", None)
+    value = headers.get("mcp-session-id") if headers is not None else None
+    return value if isinstance(value, str) else None
+
+
+def wire_tool(entry: ToolEntry) -> t.Tool:
+    return t.Tool(
+        name=entry.wire,
+        title=entry.canonical,
+        description=entry.description,
+        input_schema=dict(entry.input_schema),
+        output_schema=dict(entry.output_schema) if entry.output_schema is not None else None,
+        annotations=t.ToolAnnotations(
+            read_only_hint=entry.read_only,
+            destructive_hint=entry.destructive,
+            idempotent_hint=entry.idempotent,
+            open_world_hint=False,
+        ),
+    )
+
+
+def to_wire_result(result: ToolResult) -> t.CallToolResult:
+    return t.CallToolResult(content=result.content, structured_content=result.structured, is_error=result.is_error)
+
+
+class SdkSpansExceptToolCalls:
+    """The SDK's per-message span for every method but tools/call, which the trace stage owns
+    (with the canonical tool name and per-stage child spans); one span per call, not two."""
+
+    def __init__(self) -> None:
+        self._inner = OpenTelemetryMiddleware()
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method == "tools/call":
+            return await call_next(ctx)
+        return await self._inner(ctx, call_next)
+
+
+class GatewayServer:
+    """Builds the SDK `Server` whose handlers route into the pipeline."""
+
+    def __init__(
+        self,
+        name: str,
+        registry: Registry,
+        pipeline: Next,
+        resolve_principal: PrincipalResolver,
+        visible: Callable[[Principal], Sequence[ToolEntry]],
+    ) -> None:
+        self._registry = registry
+        self._pipeline = pipeline
+        self._resolve_principal = resolve_principal
+        self._visible = visible
+        self._wire_tools = {entry.canonical: wire_tool(entry) for entry in registry.all()}
+        self.sdk = Server(
+            name,
+            version=__version__,
+            instructions=(
+                "Tools are namespaced: the wire name `ns__tool` is the tool `ns.tool`. "
+                "Every call is checked, scanned and audited by the gateway."
+            ),
+            on_list_tools=self._list_tools,
+            on_call_tool=self._call_tool,
+        )
+        self.sdk.middleware = [SdkSpansExceptToolCalls()]
+
+    async def _list_tools(
+        self, ctx: ServerRequestContext[Any, Any], params: t.PaginatedRequestParams | None
+    ) -> t.ListToolsResult:
+        principal = self._resolve_principal(transport_of(ctx), ctx.request)
+        return t.ListToolsResult(tools=[self._wire_tools[entry.canonical] for entry in self._visible(principal)])
+
+    async def _call_tool(
+        self, ctx: ServerRequestContext[Any, Any], params: t.CallToolRequestParams
+    ) -> t.CallToolResult:
+        entry = self._registry.by_wire(params.name)
+        transport = transport_of(ctx)
+        if entry is None:
+            raise MCPError(UnknownTool.jsonrpc_code, f"Unknown tool: {params.name[:80]}")
+        meta = dict(params.meta) if params.meta else {}
+        call = ToolCall(
+            tool=entry,
+            arguments=dict(params.arguments or {}),
+            principal=self._resolve_principal(transport, ctx.request),
+            transport=transport,
+            request_id=None if ctx.request_id is None else str(ctx.request_id),
+            protocol_version=ctx.protocol_version,
+            session_id=session_id_of(ctx),
+            meta=meta,
+        )
+        try:
+            result = await self._pipeline(call)
+        except Refusal as refusal:
+            if refusal.kind == "protocol":
+                raise MCPError(refusal.jsonrpc_code, refusal.message) from None
+            return to_wire_result(ToolResult.error(refusal.message))
+        return to_wire_result(result)
