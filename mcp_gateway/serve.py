@@ -35,5 +35,13 @@ async def serve_http(gateway: Gateway, host: str, port: int) -> None:
     server = uvicorn.Server(config)
     if host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("listening on %s: reachable beyond this machine", host)
-    print(f"mcp-gateway: Streamable HTTP on http://{host}:{port}/mcp, SSE on /sse", file=sys.stderr, flush=True)
-    await server.serve()
+    # Bind before announcing, so the announced address is real (also with --port 0) and a client
+    # that connects at once waits in the backlog until start-up is done instead of being refused.
+    sock = config.bind_socket()
+    sock.listen(config.backlog)
+    bound_host, bound_port = sock.getsockname()[:2]
+    url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+    print(
+        f"mcp-gateway: Streamable HTTP on http://{url_host}:{bound_port}/mcp, SSE on /sse", file=sys.stderr, flush=True
+    )
+    await server.serve(sockets=[sock])

@@ -8,12 +8,17 @@ behind the real `mcp.Client`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
+from mcp import Client
+from opentelemetry.sdk.trace import TracerProvider
 from pydantic import ValidationError
 
 from mcp_gateway import __version__
+from mcp_gateway.app import Gateway
+from mcp_gateway.config import Config
 from mcp_gateway.sdk import CallOutcome, Cell, CellContext, GatewayView, Principal, ToolError, ToolInfo
 
 
@@ -58,3 +63,13 @@ def cell_context(
         cell_principal=Principal(f"cell:{namespace}"),
         gateway=gateway or LocalGatewayView(),
     )
+
+
+@asynccontextmanager
+async def gateway_client(
+    config: Config, *, tracer_provider: TracerProvider | None = None, principal: str | None = None
+) -> AsyncIterator[tuple[Gateway, Client]]:
+    """The whole gateway, running in-process, behind the real `mcp.Client` (no transport)."""
+    gateway = Gateway(config, tracer_provider=tracer_provider, stdio_principal=principal)
+    async with gateway.running(), Client(gateway.server.sdk) as client:
+        yield gateway, client

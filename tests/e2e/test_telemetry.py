@@ -1,0 +1,71 @@
+"""Traces follow the MCP semantic conventions and continue the caller's trace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from mcp_gateway.config import load_config
+from mcp_gateway.testing import gateway_client
+
+pytestmark = pytest.mark.anyio
+
+CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+TRACEPARENT = f"00-{CALLER_TRACE}-00f067aa0ba902b7-01"
+
+
+@pytest.fixture
+def spans() -> tuple[TracerProvider, InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider, exporter
+
+
+def _by_name(finished: tuple[ReadableSpan, ...], name: str) -> ReadableSpan:
+    return next(span for span in finished if span.name == name)
+
+
+async def test_tool_call_span_follows_mcp_conventions(
+    config_file: Path, clean_env: dict[str, str], spans: tuple[TracerProvider, InMemorySpanExporter]
+) -> None:
+    provider, exporter = spans
+    async with gateway_client(load_config(config_file, clean_env), tracer_provider=provider) as (_, client):
+        result = await client.call_tool("gateway__version", {}, meta={"traceparent": TRACEPARENT})
+        assert not result.is_error
+    finished = exporter.get_finished_spans()
+    call = _by_name(finished, "tools/call gateway.version")
+    assert call.kind == SpanKind.SERVER
+    attributes = dict(call.attributes or {})
+    assert attributes["mcp.method.name"] == "tools/call"
+    assert attributes["gen_ai.tool.name"] == "gateway.version"
+    assert attributes["gen_ai.operation.name"] == "execute_tool"
+    assert attributes["network.transport"] == "pipe"
+    assert "jsonrpc.request.id" in attributes
+    assert "error.type" not in attributes
+    assert call.context is not None and format(call.context.trace_id, "032x") == CALLER_TRACE
+    children = {
+        span.name for span in finished if span.parent is not None and span.parent.span_id == call.context.span_id
+    }
+    assert children == {"stage validate"}
+    dispatch = _by_name(finished, "stage dispatch")
+    assert dispatch.parent is not None
+    assert dispatch.parent.span_id == _by_name(finished, "stage validate").context.span_id  # type: ignore[union-attr]
+
+
+async def test_refused_and_failed_calls_set_error_type(
+    config_file: Path, clean_env: dict[str, str], spans: tuple[TracerProvider, InMemorySpanExporter]
+) -> None:
+    provider, exporter = spans
+    async with gateway_client(load_config(config_file, clean_env), tracer_provider=provider) as (_, client):
+        invalid = await client.call_tool("fs__read_file", {"path": ["not", "a", "string"]})
+        assert invalid.is_error
+        missing = await client.call_tool("fs__read_file", {"path": "no-such-file.txt"})
+        assert missing.is_error
+    calls = [span for span in exporter.get_finished_spans() if span.name == "tools/call fs.read_file"]
+    assert [dict(span.attributes or {})["error.type"] for span in calls] == ["invalid_arguments", "tool_error"]
