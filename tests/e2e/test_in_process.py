@@ -1,0 +1,49 @@
+"""The whole gateway in-process behind the real mcp client (`mcp_gateway.testing.gateway_client`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mcp_gateway.config import load_config
+from mcp_gateway.testing import gateway_client
+from tests.support import write_config
+
+pytestmark = pytest.mark.anyio
+
+RELAY = '\n[[cells]]\nmodule = "tests.relay_cell"\n'
+
+
+async def test_cells_call_each_other_through_the_pipeline_as_themselves(tmp_path: Path, state_dir: Path) -> None:
+    config = load_config(write_config(tmp_path / "g.toml", state_dir, RELAY), {})
+    async with gateway_client(config) as (_, client):
+        result = await client.call_tool("relay__call", {"tool": "gateway.whoami"})
+        assert not result.is_error
+        assert result.structured_content is not None
+        inner = result.structured_content["structured"]
+        assert inner["principal"] == "cell:relay" and inner["transport"] == "cell"
+
+
+async def test_cell_calls_are_validated_and_bounded(tmp_path: Path, state_dir: Path) -> None:
+    config = load_config(write_config(tmp_path / "g.toml", state_dir, RELAY), {})
+    async with gateway_client(config) as (_, client):
+        bad = await client.call_tool("relay__call", {"tool": "fs.read_file", "arguments": {"path": 3}})
+        assert bad.structured_content is not None and bad.structured_content["is_error"]
+        assert "invalid arguments" in bad.structured_content["text"]
+        for name in ("fs.read_file.evil", "nope.tool", "fs__read_file"):
+            missing = await client.call_tool("relay__call", {"tool": name})
+            assert missing.structured_content is not None and missing.structured_content["is_error"], name
+        # A cell that calls itself forever is stopped at a fixed depth instead of exhausting the gateway.
+        deep = await client.call_tool("relay__loop", {})
+        assert deep.structured_content is not None and deep.structured_content["is_error"]
+        assert "nested deeper than 8" in deep.structured_content["text"]
+
+
+async def test_notes_survive_a_restart(tmp_path: Path, state_dir: Path) -> None:
+    config = load_config(write_config(tmp_path / "g.toml", state_dir), {})
+    async with gateway_client(config) as (_, client):
+        assert not (await client.call_tool("notes__put", {"key": "plan", "text": "ship it"})).is_error
+    async with gateway_client(config) as (_, client):
+        got = await client.call_tool("notes__get", {"key": "plan"})
+        assert got.structured_content is not None and got.structured_content["text"] == "ship it"

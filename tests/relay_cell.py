@@ -1,0 +1,42 @@
+"""A cell used by tests: it calls other tools through the gateway, as any cell may."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from mcp_gateway.sdk import Cell, CellContext, tool
+
+
+class RelayIn(BaseModel):
+    tool: str
+    arguments: dict[str, Any] = {}
+
+
+class NoArgs(BaseModel):
+    pass
+
+
+class RelayOut(BaseModel):
+    is_error: bool
+    text: str
+    structured: dict[str, Any] | None
+
+
+class RelayCell(Cell):
+    namespace = "relay"
+    version = "0.1.0"
+
+    @tool(description="Call another tool by canonical name and return its outcome.")
+    async def call(self, args: RelayIn, ctx: CellContext) -> RelayOut:
+        outcome = await ctx.call_tool(args.tool, args.arguments)
+        structured = dict(outcome.structured) if outcome.structured is not None else None
+        return RelayOut(is_error=outcome.is_error, text=outcome.text, structured=structured)
+
+    @tool(description="Call relay.loop again, forever: only the gateway's depth limit ends it.")
+    async def loop(self, args: NoArgs, ctx: CellContext) -> RelayOut:
+        outcome = await ctx.call_tool("relay.loop", {})
+        if outcome.is_error or outcome.structured is None:
+            return RelayOut(is_error=True, text=outcome.text, structured=None)
+        return RelayOut.model_validate(outcome.structured)
