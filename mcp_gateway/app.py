@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -29,7 +28,6 @@ from mcp_gateway.telemetry import tracer_of
 from mcp_gateway.tools import ToolEntry
 
 MAX_CELL_CALL_DEPTH = 8
-_cell_call_depth: contextvars.ContextVar[int] = contextvars.ContextVar("cell_call_depth", default=0)
 
 
 class Gateway:
@@ -82,9 +80,10 @@ class Gateway:
             for entry in self.visible_entries(principal)
         ]
 
-    async def call_tool(self, principal: Principal, tool: str, arguments: Mapping[str, Any]) -> CallOutcome:
-        depth = _cell_call_depth.get()
-        if depth >= MAX_CELL_CALL_DEPTH:
+    async def call_tool(
+        self, principal: Principal, tool: str, arguments: Mapping[str, Any], *, depth: int
+    ) -> CallOutcome:
+        if depth > MAX_CELL_CALL_DEPTH:
             return CallOutcome(True, f"cell calls nested deeper than {MAX_CELL_CALL_DEPTH}", None)
         try:
             split_canonical(tool)
@@ -93,13 +92,10 @@ class Gateway:
         entry = self.registry.by_canonical(tool)
         if entry is None or entry not in self.visible_entries(principal):
             return CallOutcome(True, f"Unknown tool: {tool}", None)
-        token = _cell_call_depth.set(depth + 1)
         try:
-            result = await self.pipeline(ToolCall(entry, dict(arguments), principal, "cell"))
+            result = await self.pipeline(ToolCall(entry, dict(arguments), principal, "cell", depth=depth))
         except Refusal as refusal:
             return CallOutcome(True, refusal.message, None)
-        finally:
-            _cell_call_depth.reset(token)
         return CallOutcome(result.is_error, result.text(), result.structured)
 
     # --- lifecycle -------------------------------------------------------------------------

@@ -51,6 +51,7 @@ class CellHost:
             request_id=request.request_id,
             cell_principal=self._principal,
             gateway=self._gateway,
+            depth=request.depth,
         )
         try:
             output = await method(args, ctx)

@@ -35,6 +35,8 @@ class ToolCall:
     session_id: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
     """The caller's `params._meta` (trace context travels here)."""
+    depth: int = 0
+    """Cell-to-cell hops that led to this call; bounded so cells cannot recurse without end."""
     notes: dict[str, Any] = field(default_factory=dict)
     """What stages learn about the call for later stages (decisions, findings, budget state)."""
 

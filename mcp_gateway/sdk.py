@@ -89,7 +89,9 @@ class GatewayView(Protocol):
 
     def visible_tools(self, principal: Principal) -> Sequence[ToolInfo]: ...
 
-    async def call_tool(self, principal: Principal, tool: str, arguments: Mapping[str, Any]) -> CallOutcome: ...
+    async def call_tool(
+        self, principal: Principal, tool: str, arguments: Mapping[str, Any], *, depth: int
+    ) -> CallOutcome: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +103,13 @@ class CellContext:
     request_id: str | None
     cell_principal: Principal
     gateway: GatewayView
+    depth: int = 0
+    """How many cell-to-cell hops led to this call (0 for a client's call)."""
 
     async def call_tool(self, tool: str, arguments: Mapping[str, Any]) -> CallOutcome:
         """Call another tool by canonical name. The call crosses the same pipeline as a client's,
         under this cell's own principal, never the caller's."""
-        return await self.gateway.call_tool(self.cell_principal, tool, arguments)
+        return await self.gateway.call_tool(self.cell_principal, tool, arguments, depth=self.depth + 1)
 
 
 InT = TypeVar("InT", bound=BaseModel)

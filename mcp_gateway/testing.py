@@ -38,7 +38,9 @@ class LocalGatewayView:
             for name, (cell, spec) in sorted(self._tools.items())
         ]
 
-    async def call_tool(self, principal: Principal, tool: str, arguments: Mapping[str, Any]) -> CallOutcome:
+    async def call_tool(
+        self, principal: Principal, tool: str, arguments: Mapping[str, Any], *, depth: int = 1
+    ) -> CallOutcome:
         cell, spec = self._tools[tool]
         try:
             args = spec.input_model.model_validate(arguments)

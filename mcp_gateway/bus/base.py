@@ -23,6 +23,7 @@ class BusRequest:
     principal: Principal
     transport: str
     request_id: str | None = None
+    depth: int = 0
     trace_context: Mapping[str, str] = field(default_factory=dict)
     """W3C trace context (`traceparent`, `tracestate`) so a host continues the call's trace."""
 

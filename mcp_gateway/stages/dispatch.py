@@ -20,6 +20,7 @@ class DispatchStage:
             principal=call.principal,
             transport=call.transport,
             request_id=call.request_id,
+            depth=call.depth,
             trace_context=current_trace_headers(),
         )
         reply = await self._bus.request(call.tool.address, request, call.tool.timeout)
