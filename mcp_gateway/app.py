@@ -107,6 +107,7 @@ class Gateway:
         """Start every cell and serve it on the bus; stop them all on the way out."""
         state_dir = self.config.server.state_dir
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        (state_dir / "cells").mkdir(exist_ok=True, mode=0o700)
         async with AsyncExitStack() as stack, anyio.create_task_group() as tg:
             for host in self.hosts:
                 host.cell.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -47,3 +47,11 @@ async def test_notes_survive_a_restart(tmp_path: Path, state_dir: Path) -> None:
     async with gateway_client(config) as (_, client):
         got = await client.call_tool("notes__get", {"key": "plan"})
         assert got.structured_content is not None and got.structured_content["text"] == "ship it"
+
+
+async def test_state_dirs_are_private(tmp_path: Path, state_dir: Path) -> None:
+    config = load_config(write_config(tmp_path / "g.toml", state_dir), {})
+    async with gateway_client(config):
+        pass
+    for path in (state_dir / "cells", state_dir / "cells" / "notes", state_dir / "workspace"):
+        assert path.stat().st_mode & 0o077 == 0, path
