@@ -17,7 +17,6 @@ from typing import Any
 
 import anyio
 import mcp.types as t
-import uvicorn
 from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
 
@@ -62,6 +61,9 @@ async def serve_stdio() -> None:
 
 
 async def serve_http() -> None:
+    # Imported here so the stdio baseline's cold start does not pay for loading uvicorn.
+    import uvicorn
+
     server = build_server()
     # The app built by the SDK runs its own session manager in its lifespan.
     app = server.streamable_http_app(streamable_http_path="/mcp")

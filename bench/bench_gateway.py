@@ -198,9 +198,7 @@ def render(report: dict[str, Any]) -> str:
                 f"{row['p50_ms']:>9.3f}{row['p99_ms']:>9.3f}{row['calls_per_s']:>10.0f}"
             )
         ratios = figures["ratio"]
-        lines.append(
-            f"{'':<10}gateway/bare: p50 {_times(ratios['p50'])}, calls/s {_times(ratios['calls_per_s'])}"
-        )
+        lines.append(f"{'':<10}gateway/bare: p50 {_times(ratios['p50'])}, calls/s {_times(ratios['calls_per_s'])}")
     cold = report["cold_start"]
     if cold is not None:
         lines.append("")
