@@ -34,12 +34,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        # A container user without a passwd entry and without $USER: name it by uid.
+        return f"uid:{os.getuid()}"
+
+
 class ServerConfig(_Strict):
     name: str = "mcp-gateway"
     state_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_state_dir("mcp-gateway")))
     wire_separator: str = "__"
     max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
-    principal: str = Field(default_factory=getpass.getuser, min_length=1, max_length=200)
+    principal: str = Field(default_factory=lambda: _os_user(), min_length=1, max_length=200)
     """Who stdio callers act as (the local OS user unless configured or given with --principal)."""
 
     @field_validator("wire_separator")

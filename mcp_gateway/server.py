@@ -12,12 +12,12 @@ from typing import Any
 
 import mcp.types as t
 from mcp.server import Server, ServerRequestContext
-from mcp.server._otel import OpenTelemetryMiddleware
-from mcp.server.context import CallNext, HandlerResult
 from mcp.shared.exceptions import MCPError
+from opentelemetry import trace
 
 from mcp_gateway import __version__
 from mcp_gateway.errors import Refusal, UnknownTool
+from mcp_gateway.message_spans import MessageSpans
 from mcp_gateway.pipeline import Next, ToolCall, ToolResult
 from mcp_gateway.registry import Registry
 from mcp_gateway.sdk import Principal
@@ -61,19 +61,6 @@ def to_wire_result(result: ToolResult) -> t.CallToolResult:
     return t.CallToolResult(content=result.content, structured_content=result.structured, is_error=result.is_error)
 
 
-class SdkSpansExceptToolCalls:
-    """The SDK's per-message span for every method but tools/call, which the trace stage owns
-    (with the canonical tool name and per-stage child spans); one span per call, not two."""
-
-    def __init__(self) -> None:
-        self._inner = OpenTelemetryMiddleware()
-
-    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if ctx.method == "tools/call":
-            return await call_next(ctx)
-        return await self._inner(ctx, call_next)
-
-
 class GatewayServer:
     """Builds the SDK `Server` whose handlers route into the pipeline."""
 
@@ -84,6 +71,7 @@ class GatewayServer:
         pipeline: Next,
         resolve_principal: PrincipalResolver,
         visible: Callable[[Principal], Sequence[ToolEntry]],
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self._registry = registry
         self._pipeline = pipeline
@@ -100,7 +88,11 @@ class GatewayServer:
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
         )
-        self.sdk.middleware = [SdkSpansExceptToolCalls()]
+        # The SDK's own span middleware reports to the global provider; ours to the configured one.
+        self.sdk.middleware = [MessageSpans(tracer, self._is_known)] if tracer is not None else []
+
+    def _is_known(self, wire_name: str) -> bool:
+        return self._registry.by_wire(wire_name) is not None
 
     async def _list_tools(
         self, ctx: ServerRequestContext[Any, Any], params: t.PaginatedRequestParams | None

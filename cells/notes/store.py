@@ -192,10 +192,7 @@ class NoteStore:
         tags_json = json.dumps(unique_tags, ensure_ascii=False)
         now = _timestamp()
         with self._transaction("IMMEDIATE") as conn:
-            old = conn.execute(
-                "SELECT id, key, text, tags FROM notes WHERE domain = ? AND principal = ? AND key = ?",
-                (owner.domain, owner.name, key),
-            ).fetchone()
+            old = _indexed_note(conn, owner, key)
             if old is None:
                 (count,) = conn.execute(
                     "SELECT count(*) FROM notes WHERE domain = ? AND principal = ?", (owner.domain, owner.name)
@@ -210,8 +207,8 @@ class NoteStore:
                 note_id = cursor.lastrowid
                 assert note_id is not None
             else:
-                note_id = old[0]
-                self._index.remove(conn, IndexedNote(*old))
+                note_id = old.id
+                self._index.remove(conn, old)
                 conn.execute(
                     "UPDATE notes SET text = ?, tags = ?, size = ?, updated_at = ? WHERE id = ?",
                     (text, tags_json, len(text.encode()), now, note_id),
@@ -237,14 +234,11 @@ class NoteStore:
 
     def delete(self, owner: Owner, key: str) -> bool:
         with self._transaction("IMMEDIATE") as conn:
-            old = conn.execute(
-                "SELECT id, key, text, tags FROM notes WHERE domain = ? AND principal = ? AND key = ?",
-                (owner.domain, owner.name, key),
-            ).fetchone()
+            old = _indexed_note(conn, owner, key)
             if old is None:
                 return False
-            self._index.remove(conn, IndexedNote(*old))
-            conn.execute("DELETE FROM notes WHERE id = ?", (old[0],))
+            self._index.remove(conn, old)
+            conn.execute("DELETE FROM notes WHERE id = ?", (old.id,))
         return True
 
     def list_notes(
@@ -292,3 +286,12 @@ class NoteStore:
             )
             for note_id, score in ranked
         ]
+
+
+def _indexed_note(conn: sqlite3.Connection, owner: Owner, key: str) -> IndexedNote | None:
+    """The owner's note `key` as the search index knows it, or None."""
+    row = conn.execute(
+        "SELECT id, key, text, tags FROM notes WHERE domain = ? AND principal = ? AND key = ?",
+        (owner.domain, owner.name, key),
+    ).fetchone()
+    return IndexedNote(*row) if row is not None else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from mcp.shared.exceptions import MCPError
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -69,3 +70,19 @@ async def test_refused_and_failed_calls_set_error_type(
         assert missing.is_error
     calls = [span for span in exporter.get_finished_spans() if span.name == "tools/call fs.read_file"]
     assert [dict(span.attributes or {})["error.type"] for span in calls] == ["invalid_arguments", "tool_error"]
+
+
+async def test_calls_of_unknown_tools_are_traced_too(
+    config_file: Path, clean_env: dict[str, str], spans: tuple[TracerProvider, InMemorySpanExporter]
+) -> None:
+    provider, exporter = spans
+    async with gateway_client(load_config(config_file, clean_env), tracer_provider=provider) as (_, client):
+        with pytest.raises(MCPError):
+            await client.call_tool("fs__nope", {}, meta={"traceparent": TRACEPARENT})
+        await client.list_tools()
+    finished = exporter.get_finished_spans()
+    probe = _by_name(finished, "tools/call fs__nope")
+    assert dict(probe.attributes or {})["error.type"] == "-32602"
+    assert probe.context is not None and format(probe.context.trace_id, "032x") == CALLER_TRACE
+    assert any(span.name == "tools/list" for span in finished)
+    assert not any(span.name == "tools/call fs__read_file" for span in finished)
