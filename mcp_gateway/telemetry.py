@@ -6,6 +6,7 @@ conventions define are our own constants here.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,7 +43,8 @@ def build_tracer_provider(config: TelemetryConfig) -> TracerProvider | None:
         return None
     exporter: SpanExporter
     if config.exporter == "console":
-        exporter = ConsoleSpanExporter()
+        # stderr, never stdout: on stdio, stdout is the protocol's wire.
+        exporter = ConsoleSpanExporter(out=sys.stderr)
     else:
         # The OTLP exporter pulls in protobuf and requests; only a gateway that exports pays for it.
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter

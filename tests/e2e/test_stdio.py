@@ -75,24 +75,29 @@ async def _exchange(process: Process, line: bytes) -> dict[str, Any]:
     return reply
 
 
+async def _initialize(process: Process) -> None:
+    """The legacy handshake, by hand."""
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"},
+        },
+    }
+    assert (await _exchange(process, json.dumps(init).encode() + b"\n"))["id"] == 1
+    assert process.stdin is not None
+    await process.stdin.send(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+
+
 async def test_malformed_and_oversized_messages_get_json_rpc_errors(
     config_file: Path, clean_env: dict[str, str]
 ) -> None:
     command = [*GATEWAY, "serve", "--config", str(config_file)]
     async with await anyio.open_process(command, env=clean_env) as process:
-        init = {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "raw", "version": "0"},
-            },
-        }
-        assert (await _exchange(process, json.dumps(init).encode() + b"\n"))["id"] == 1
-        assert process.stdin is not None
-        await process.stdin.send(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+        await _initialize(process)
 
         parse = await _exchange(process, b'{"jsonrpc": "2.0", "id": 2, "method": \n')
         assert parse["error"]["code"] == -32700 and parse["id"] == 2
@@ -127,3 +132,21 @@ async def test_malformed_and_oversized_messages_get_json_rpc_errors(
         assert process.stderr is not None
         errors = b"".join([chunk async for chunk in process.stderr]).decode()
         assert "Traceback" not in errors
+
+
+async def test_console_exporter_writes_spans_to_stderr_not_the_wire(
+    config_file: Path, clean_env: dict[str, str]
+) -> None:
+    env = {**clean_env, "MCP_GATEWAY_TELEMETRY__EXPORTER": "console"}
+    command = [*GATEWAY, "serve", "--config", str(config_file)]
+    async with await anyio.open_process(command, env=env) as process:
+        assert process.stdin is not None and process.stderr is not None
+        await _initialize(process)
+        call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "gateway__version"}}
+        reply = await _exchange(process, json.dumps(call).encode() + b"\n")
+        assert reply["id"] == 2 and "result" in reply
+        await process.stdin.aclose()
+        with anyio.fail_after(20):
+            assert await process.wait() == 0
+            errors = b"".join([chunk async for chunk in process.stderr]).decode()
+    assert '"name": "tools/call gateway.version"' in errors
