@@ -108,7 +108,9 @@ class Gateway:
         state_dir = self.config.server.state_dir
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         (state_dir / "cells").mkdir(exist_ok=True, mode=0o700)
-        async with AsyncExitStack() as stack, anyio.create_task_group() as tg:
+        async with AsyncExitStack() as stack:
+            # Cells start before the task group opens, so a start-up failure surfaces as itself
+            # (one clear line from the CLI), not wrapped in an exception group.
             for host in self.hosts:
                 host.cell.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
                 os.chmod(host.cell.state_dir, 0o700)
@@ -117,9 +119,10 @@ class Gateway:
                 except Exception as exc:
                     raise CellLoadError(f"cell {host.address!r} failed to start: {exc}") from exc
                 stack.push_async_callback(host.cell.stop)
-            for host in self.hosts:
-                await tg.start(self.bus.serve, host.address, host.handle)
-            try:
-                yield self
-            finally:
-                tg.cancel_scope.cancel()
+            async with anyio.create_task_group() as tg:
+                for host in self.hosts:
+                    await tg.start(self.bus.serve, host.address, host.handle)
+                try:
+                    yield self
+                finally:
+                    tg.cancel_scope.cancel()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import socket
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import uvicorn
 
@@ -24,20 +22,21 @@ async def serve_stdio(gateway: Gateway) -> None:
 
 
 async def serve_http(gateway: Gateway, host: str, port: int) -> None:
-    @asynccontextmanager
-    async def lifespan() -> AsyncIterator[None]:
-        async with gateway.running():
-            yield
-
     app = build_http_app(
-        gateway.server.sdk, gateway.config.http, gateway.config.server.max_message_bytes, gateway.health, lifespan
+        gateway.server.sdk, gateway.config.http, gateway.config.server.max_message_bytes, gateway.health
     )
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", access_log=False)
     server = uvicorn.Server(config)
     if host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("listening on %s: reachable beyond this machine", host)
+    # Cells start before the socket is bound: a failure is reported as itself, nothing listens.
+    async with gateway.running():
+        await _serve_on_bound_socket(server, config)
+
+
+async def _serve_on_bound_socket(server: uvicorn.Server, config: uvicorn.Config) -> None:
     # Bind before announcing, so the announced address is real (also with --port 0) and a client
-    # that connects at once waits in the backlog until start-up is done instead of being refused.
+    # that connects at once waits in the backlog until uvicorn accepts instead of being refused.
     sock = config.bind_socket()
     # asyncio sets TCP_NODELAY only on sockets it creates itself; without it on this pre-bound
     # socket, each response body waits ~40 ms for the client's delayed ACK (Nagle).

@@ -40,9 +40,7 @@ def build_http_app(
     config: HttpConfig,
     max_message_bytes: int,
     health: Callable[[], dict[str, Any]],
-    lifespan: Callable[[], Any],
 ) -> Starlette:
-    """`lifespan()` is an async context manager for the gateway's own start-up and shutdown."""
     security = security_settings(config)
     sessions = StreamableHTTPSessionManager(
         app=server, security_settings=security, max_request_body_size=max_message_bytes
@@ -62,7 +60,7 @@ def build_http_app(
 
     @asynccontextmanager
     async def app_lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with lifespan(), sessions.run():
+        async with sessions.run():
             yield
 
     return Starlette(

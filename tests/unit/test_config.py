@@ -84,3 +84,26 @@ def test_cli_reports_bad_configuration_in_one_line_with_exit_2(tmp_path: Path, c
     assert "Traceback" not in done.stderr
     assert str(file) in done.stderr and expected in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_a_cell_that_cannot_start_stops_serve_with_one_line_and_exit_2(tmp_path: Path, transport: str) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    file = tmp_path / "gateway.toml"
+    file.write_text(
+        f'[server]\nstate_dir = "{tmp_path / "state"}"\n'
+        f'[[cells]]\nmodule = "cells.fs"\n[cells.settings]\nroot = "{blocker}/workspace"\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "mcp_gateway", "serve", "--config", str(file), "--transport", transport, "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "cell 'fs' failed to start" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
