@@ -55,3 +55,13 @@ async def test_state_dirs_are_private(tmp_path: Path, state_dir: Path) -> None:
         pass
     for path in (state_dir / "cells", state_dir / "cells" / "notes", state_dir / "workspace"):
         assert path.stat().st_mode & 0o077 == 0, path
+
+
+async def test_the_wire_separator_is_configurable(tmp_path: Path, state_dir: Path) -> None:
+    file = write_config(tmp_path / "g.toml", state_dir)
+    config = load_config(file, {"MCP_GATEWAY_SERVER__WIRE_SEPARATOR": "-"})
+    async with gateway_client(config) as (_, client):
+        listed = {tool.name: tool.title for tool in (await client.list_tools()).tools}
+        assert listed["fs-read_file"] == "fs.read_file"
+        assert not any("__" in name for name in listed)
+        assert not (await client.call_tool("gateway-version", {})).is_error
