@@ -99,6 +99,13 @@ def _import_cell(path: str, source: str, key: str) -> type[Cell]:
 
 def tool_entries(loaded: LoadedCell, separator: str) -> list[ToolEntry]:
     cell = loaded.cell
+    risky = [spec.name for spec in cell.tool_specs if spec.risk == "high"]
+    if risky:
+        # Fail closed: a high-risk tool runs only in the jail, and there is no in-process fallback.
+        raise CellLoadError(
+            f"cell {cell.namespace!r} declares high-risk tools ({', '.join(risky)}), "
+            "which run only in the jail; this gateway has no jail configured"
+        )
     return [
         ToolEntry(
             canonical=f"{cell.namespace}.{spec.name}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from pydantic import BaseModel
 
 from mcp_gateway.sdk import Cell, CellContext, tool
@@ -40,3 +41,21 @@ class RelayCell(Cell):
         if outcome.is_error or outcome.structured is None:
             return RelayOut(is_error=True, text=outcome.text, structured=None)
         return RelayOut.model_validate(outcome.structured)
+
+    @tool(description="Never answer: only the gateway's deadline ends the call.")
+    async def hang(self, args: NoArgs, ctx: CellContext) -> NoArgs:
+        await anyio.Event().wait()
+        return NoArgs()
+
+
+class RiskyIn(BaseModel):
+    code: str
+
+
+class RiskyCell(Cell):
+    namespace = "risky"
+    version = "0.1.0"
+
+    @tool(description="Pretend to run code.", risk="high")
+    async def run(self, args: RiskyIn, ctx: CellContext) -> RiskyIn:
+        return args

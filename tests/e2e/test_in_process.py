@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
 
+from mcp_gateway.app import Gateway
 from mcp_gateway.config import load_config
+from mcp_gateway.errors import CellLoadError
 from mcp_gateway.testing import gateway_client
 from tests.support import write_config
 
-pytestmark = pytest.mark.anyio
-
-RELAY = '\n[[cells]]\nmodule = "tests.relay_cell"\n'
+RELAY = '\n[[cells]]\nmodule = "tests.relay_cell:RelayCell"\n'
 
 
+@pytest.mark.anyio
 async def test_cells_call_each_other_through_the_pipeline_as_themselves(tmp_path: Path, state_dir: Path) -> None:
     config = load_config(write_config(tmp_path / "g.toml", state_dir, RELAY), {})
     async with gateway_client(config) as (_, client):
@@ -25,6 +27,7 @@ async def test_cells_call_each_other_through_the_pipeline_as_themselves(tmp_path
         assert inner["principal"] == "cell:relay" and inner["transport"] == "cell"
 
 
+@pytest.mark.anyio
 async def test_cell_calls_are_validated_and_bounded(tmp_path: Path, state_dir: Path) -> None:
     config = load_config(write_config(tmp_path / "g.toml", state_dir, RELAY), {})
     async with gateway_client(config) as (_, client):
@@ -40,6 +43,7 @@ async def test_cell_calls_are_validated_and_bounded(tmp_path: Path, state_dir: P
         assert "nested deeper than 8" in deep.structured_content["text"]
 
 
+@pytest.mark.anyio
 async def test_notes_survive_a_restart(tmp_path: Path, state_dir: Path) -> None:
     config = load_config(write_config(tmp_path / "g.toml", state_dir), {})
     async with gateway_client(config) as (_, client):
@@ -49,6 +53,7 @@ async def test_notes_survive_a_restart(tmp_path: Path, state_dir: Path) -> None:
         assert got.structured_content is not None and got.structured_content["text"] == "ship it"
 
 
+@pytest.mark.anyio
 async def test_state_dirs_are_private(tmp_path: Path, state_dir: Path) -> None:
     config = load_config(write_config(tmp_path / "g.toml", state_dir), {})
     async with gateway_client(config):
@@ -57,6 +62,7 @@ async def test_state_dirs_are_private(tmp_path: Path, state_dir: Path) -> None:
         assert path.stat().st_mode & 0o077 == 0, path
 
 
+@pytest.mark.anyio
 async def test_the_wire_separator_is_configurable(tmp_path: Path, state_dir: Path) -> None:
     file = write_config(tmp_path / "g.toml", state_dir)
     config = load_config(file, {"MCP_GATEWAY_SERVER__WIRE_SEPARATOR": "-"})
@@ -65,3 +71,19 @@ async def test_the_wire_separator_is_configurable(tmp_path: Path, state_dir: Pat
         assert listed["fs-read_file"] == "fs.read_file"
         assert not any("__" in name for name in listed)
         assert not (await client.call_tool("gateway-version", {})).is_error
+
+
+@pytest.mark.anyio
+async def test_a_tool_past_its_deadline_ends_with_a_clear_error(tmp_path: Path, state_dir: Path) -> None:
+    file = write_config(tmp_path / "g.toml", state_dir, RELAY + "timeout = 0.2\n")
+    async with gateway_client(load_config(file, {})) as (_, client):
+        with anyio.fail_after(10):
+            result = await client.call_tool("relay__hang", {})
+        assert result.is_error and "did not answer within 0.2 s" in result.content[0].text  # type: ignore[union-attr]
+        assert not (await client.call_tool("gateway__version", {})).is_error
+
+
+def test_high_risk_tools_are_refused_without_a_jail(tmp_path: Path, state_dir: Path) -> None:
+    file = write_config(tmp_path / "g.toml", state_dir, '\n[[cells]]\nmodule = "tests.relay_cell:RiskyCell"\n')
+    with pytest.raises(CellLoadError, match="high-risk tools \\(run\\)"):
+        Gateway(load_config(file, {}))
