@@ -52,7 +52,13 @@ class Gateway:
         tracer = tracer_of(tracer_provider)
         self.pipeline: Next = compose(self._stages(tracer), DispatchStage(self.bus), tracer)
         self.server = GatewayServer(
-            config.server.name, self.registry, self.pipeline, self.principal_for, self.visible_entries, tracer
+            config.server.name,
+            self.registry,
+            self.pipeline,
+            self.principal_for,
+            self.visible_entries,
+            separator=separator,
+            tracer=tracer,
         )
 
     @staticmethod

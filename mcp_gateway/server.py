@@ -71,6 +71,7 @@ class GatewayServer:
         pipeline: Next,
         resolve_principal: PrincipalResolver,
         visible: Callable[[Principal], Sequence[ToolEntry]],
+        separator: str = "__",
         tracer: trace.Tracer | None = None,
     ) -> None:
         self._registry = registry
@@ -82,8 +83,8 @@ class GatewayServer:
             name,
             version=__version__,
             instructions=(
-                "Tools are namespaced: the wire name `ns__tool` is the tool `ns.tool`. "
-                "Every call is checked, scanned and audited by the gateway."
+                f"Tools are namespaced: the wire name `ns{separator}tool` is the tool `ns.tool`. "
+                "Every call crosses the gateway's pipeline: arguments are checked against each tool's schema."
             ),
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
