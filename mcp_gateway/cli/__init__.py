@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from mcp_gateway import __version__
-from mcp_gateway.cli import serve_cmd, tools_cmd
+from mcp_gateway.cli import doctor_cmd, serve_cmd, tools_cmd
 from mcp_gateway.errors import CellLoadError, ConfigError
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve_cmd.register(commands)
     tools_cmd.register(commands)
+    doctor_cmd.register(commands)
     return parser
 
 

@@ -1,0 +1,92 @@
+"""`mcp-gateway doctor`: what this gateway would run with, and what is wrong with it.
+
+Each check is a small function returning `Check`s; the CLI prints them (or `--json`) and exits
+1 when any check failed. Checks read files and build objects; they never start a server.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from mcp_gateway.app import Gateway
+from mcp_gateway.config import Config
+from mcp_gateway.errors import GatewayError
+
+Status = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    data: dict[str, Any] | None = None
+
+
+CheckFn = Callable[[Config], Iterable[Check]]
+
+
+def check_config(config: Config) -> Iterable[Check]:
+    yield Check("config", "ok", f"read from {config.source}")
+    http = config.http
+    exposed = http.host not in ("127.0.0.1", "localhost", "::1")
+    yield Check(
+        "http bind",
+        "warn" if exposed else "ok",
+        f"{http.host}:{http.port}" + (" is reachable beyond this machine" if exposed else " (loopback)"),
+    )
+    yield Check("telemetry", "ok", f"exporter {config.telemetry.exporter}")
+
+
+def check_state_dir(config: Config) -> Iterable[Check]:
+    path = config.server.state_dir
+    if not path.exists():
+        yield Check("state dir", "ok", f"{path} (created on first run)")
+        return
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        yield Check("state dir", "warn", f"{path} is readable by others (mode {mode:04o}); expected 0700")
+    else:
+        yield Check("state dir", "ok", f"{path} (mode {mode:04o})")
+
+
+def check_cells(config: Config) -> Iterable[Check]:
+    # Building the gateway imports, configures and names every cell, without starting anything.
+    try:
+        gateway = Gateway(config)
+    except GatewayError as exc:
+        yield Check("cells", "fail", str(exc))
+        return
+    entries = gateway.registry.all()
+    namespaces = sorted({entry.namespace for entry in entries})
+    yield Check("cells", "ok", f"{len(entries)} tools in {', '.join(namespaces)}", {"tools": len(entries)})
+
+
+CHECKS: list[CheckFn] = [check_config, check_state_dir, check_cells]
+
+
+def run_checks(config: Config, checks: Iterable[CheckFn] = CHECKS) -> list[Check]:
+    return [check for fn in checks for check in fn(config)]
+
+
+def render(checks: list[Check], as_json: bool) -> str:
+    if as_json:
+        return json.dumps(
+            {"ok": all(c.status != "fail" for c in checks), "checks": [asdict(c) for c in checks]}, indent=2
+        )
+    marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
+    return "\n".join(f"{marks[c.status]}  {c.name}: {c.detail}" for c in checks)
+
+
+def read_status_file(path: Path) -> dict[str, Any] | None:
+    """A status file a running gateway keeps in its state dir, if it is there and readable."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
