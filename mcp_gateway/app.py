@@ -11,16 +11,19 @@ import anyio
 from opentelemetry import trace
 
 from mcp_gateway import __version__
+from mcp_gateway.budgets.ledger import BudgetLedger
 from mcp_gateway.bus.base import Bus
 from mcp_gateway.bus.memory import MemoryBus
 from mcp_gateway.cellhost import CellHost
 from mcp_gateway.config import Config
 from mcp_gateway.errors import CellLoadError, MalformedName, Refusal
+from mcp_gateway.identity.verifier import principal_from_user
 from mcp_gateway.names import split_canonical
 from mcp_gateway.pipeline import Next, Stage, ToolCall, compose
 from mcp_gateway.registry import Registry, load_cells, tool_entries
 from mcp_gateway.sdk import CallOutcome, Principal, ToolInfo
 from mcp_gateway.server import GatewayServer
+from mcp_gateway.stages.budget import BudgetStage
 from mcp_gateway.stages.dispatch import DispatchStage
 from mcp_gateway.stages.trace import TraceStage
 from mcp_gateway.stages.validate import ValidateStage
@@ -49,6 +52,7 @@ class Gateway:
         separator = config.server.wire_separator
         self.registry = Registry(entry for item in self._loaded for entry in tool_entries(item, separator))
         self.bus: Bus = bus or MemoryBus()
+        self.ledger = BudgetLedger.in_state_dir(config.server.state_dir)
         tracer = tracer_of(tracer_provider)
         self.pipeline: Next = compose(self._stages(tracer), DispatchStage(self.bus), tracer)
         self.server = GatewayServer(
@@ -61,16 +65,24 @@ class Gateway:
             tracer=tracer,
         )
 
-    @staticmethod
-    def _stages(tracer: trace.Tracer | None) -> list[Stage]:
-        # trace -> audit -> identity -> budget -> authz -> validate -> dlp-in; dispatch; dlp-out
+    def _stages(self, tracer: trace.Tracer | None) -> list[Stage]:
+        # trace -> audit -> identity -> budget -> authz -> validate -> dlp-in; dispatch; dlp-out.
+        # Identity is resolved before the pipeline (the principal travels in the call).
         stages: list[Stage] = [TraceStage(tracer)] if tracer is not None else []
+        if self.config.budgets.enabled:
+            stages.append(BudgetStage(self.ledger, self.config.budgets, lookup=self.registry.by_canonical))
         stages.append(ValidateStage())
         return stages
 
-    # --- identity (issue 3 replaces these with real identities) ---------------------------
+    # --- identity ---------------------------------------------------------------------------
     def principal_for(self, transport: str, request: Any) -> Principal:
-        return self.stdio_principal if transport == "stdio" else self.http_principal
+        """stdio acts for the configured local principal; HTTP for the bearer token's principal
+        (checked by the transport's authentication middleware), else anonymous."""
+        if transport == "stdio" or request is None:
+            return self.stdio_principal
+        scope = getattr(request, "scope", None)
+        user = scope.get("user") if isinstance(scope, dict) else None
+        return principal_from_user(user) or self.http_principal
 
     def visible_entries(self, principal: Principal) -> Sequence[ToolEntry]:
         return self.registry.all()
@@ -125,7 +137,10 @@ class Gateway:
                 except Exception as exc:
                     raise CellLoadError(f"cell {host.address!r} failed to start: {exc}") from exc
                 stack.push_async_callback(host.cell.stop)
+            await self.ledger.open()
+            stack.push_async_callback(self.ledger.aclose)
             async with anyio.create_task_group() as tg:
+                tg.start_soon(self.ledger.run_flusher)
                 for host in self.hosts:
                     await tg.start(self.bus.serve, host.address, host.handle)
                 try:

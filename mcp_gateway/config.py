@@ -21,7 +21,9 @@ from typing import Any, Literal
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mcp_gateway.budgets.config import BudgetConfig
 from mcp_gateway.errors import ConfigError
+from mcp_gateway.identity.config import AuthConfig
 from mcp_gateway.names import NAMESPACE_PATTERN, validate_separator
 
 ENV_PREFIX = "MCP_GATEWAY_"
@@ -93,6 +95,8 @@ class Config(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    budgets: BudgetConfig = Field(default_factory=BudgetConfig)
     cells: list[CellConfig] = Field(default_factory=_default_cells)
     source: str = Field(default=EMBEDDED, exclude=True)
     """Where this configuration was read from, for error messages."""

@@ -5,7 +5,8 @@
     ├── CellLoadError            a configured cell cannot be imported or built
     ├── MalformedName            a tool name that is not `namespace.tool`
     └── Refusal                  a stage ended a call; carries what the caller may be told
-        ├── UnknownTool          no such tool (also what a forbidden tool looks like, issue 3)
+        ├── UnknownTool          no such tool
+        ├── Forbidden            the policy refuses the call; looks exactly like UnknownTool to the caller
         ├── InvalidArguments     arguments do not match the tool's input schema
         ├── PayloadTooLarge      a message or argument over its configured cap
         ├── ToolTimeout          the tool did not answer within its deadline
@@ -82,3 +83,13 @@ class ToolTimeout(Refusal):
 
 class ToolUnavailable(Refusal):
     code = "unavailable"
+
+
+class Forbidden(Refusal):
+    """The policy does not let this principal call this tool. Its message is the unknown-tool
+    message, so a caller cannot tell a forbidden tool from a missing one; the deciding rule goes
+    to the span and the audit record, never to the caller."""
+
+    code = "forbidden"
+    kind = "protocol"
+    jsonrpc_code = -32602

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from mcp_gateway.budgets.fallbacks import validate_fallbacks
 from mcp_gateway.config import CellConfig, Config, expand_state_dir
 from mcp_gateway.errors import CellLoadError, ConfigError, InvalidArguments
 from mcp_gateway.names import wire_name
@@ -38,6 +39,7 @@ class Registry:
                 if key in index:
                     raise CellLoadError(f"two tools are named {key!r}")
                 index[key] = entry
+        validate_fallbacks(self._by_canonical)
 
     def by_wire(self, name: str) -> ToolEntry | None:
         return self._by_wire.get(name)
@@ -122,6 +124,7 @@ def tool_entries(loaded: LoadedCell, separator: str) -> list[ToolEntry]:
             destructive=spec.destructive,
             idempotent=spec.idempotent,
             timeout=loaded.config.timeout,
+            fallback=spec.fallback,
         )
         for spec in cell.tool_specs
     ]

@@ -131,6 +131,9 @@ class ToolSpec:
     destructive: bool
     idempotent: bool
     method_name: str
+    fallback: str | None = None
+    """Canonical name of a cheaper tool taking the same arguments, used when this one's cost
+    budget is spent (checked when the gateway loads its tools)."""
 
 
 _TOOL_MARK = "__mcp_gateway_tool__"
@@ -145,12 +148,19 @@ def tool(
     read_only: bool = False,
     destructive: bool = False,
     idempotent: bool = False,
+    fallback: str | None = None,
 ) -> Callable[[ToolMethod[InT, OutT]], ToolMethod[InT, OutT]]:
-    """Declare a cell method as a tool. The description defaults to the method's docstring."""
+    """Declare a cell method as a tool. The description defaults to the method's docstring.
+
+    `fallback` is the canonical name (`namespace.tool`) of a cheaper tool that takes the same
+    arguments; a caller whose daily cost budget cannot pay for this tool gets that one instead.
+    """
     if risk not in ("low", "high"):
         raise ValueError(f"risk must be 'low' or 'high', not {risk!r}")
     if cost < 0:
         raise ValueError("cost must be a non-negative number of units")
+    if fallback is not None and "." not in fallback:
+        raise ValueError(f"fallback must be a canonical name `namespace.tool`, not {fallback!r}")
 
     def mark(method: ToolMethod[InT, OutT]) -> ToolMethod[InT, OutT]:
         setattr(
@@ -164,6 +174,7 @@ def tool(
                 "read_only": read_only,
                 "destructive": destructive,
                 "idempotent": idempotent,
+                "fallback": fallback,
             },
         )
         return method

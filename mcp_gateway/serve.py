@@ -9,6 +9,7 @@ import sys
 import uvicorn
 
 from mcp_gateway.app import Gateway
+from mcp_gateway.identity.verifier import auth_settings, build_verifier
 from mcp_gateway.transports.http import build_http_app
 from mcp_gateway.transports.stdio import stdio_transport
 
@@ -22,8 +23,15 @@ async def serve_stdio(gateway: Gateway) -> None:
 
 
 async def serve_http(gateway: Gateway, host: str, port: int) -> None:
+    auth = gateway.config.auth
     app = build_http_app(
-        gateway.server.sdk, gateway.config.http, gateway.config.server.max_message_bytes, gateway.health
+        gateway.server.sdk,
+        gateway.config.http,
+        gateway.config.server.max_message_bytes,
+        gateway.health,
+        token_verifier=build_verifier(auth, gateway.config.server.state_dir),
+        auth=auth_settings(auth),
+        require_auth=auth.require_auth,
     )
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", access_log=False)
     server = uvicorn.Server(config)

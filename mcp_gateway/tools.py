@@ -30,6 +30,8 @@ class ToolEntry:
     destructive: bool = False
     idempotent: bool = False
     timeout: float = 30.0
+    fallback: str | None = None
+    """Canonical name of the cheaper tool that takes over when this one's cost budget is spent."""
 
     @property
     def namespace(self) -> str:

@@ -12,7 +12,9 @@ from pathlib import Path
 import anyio
 from anyio.abc import Process
 from anyio.streams.text import TextReceiveStream
-from mcp import StdioServerParameters
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 GATEWAY = [sys.executable, "-m", "mcp_gateway"]
 _ANNOUNCE = re.compile(r"Streamable HTTP on (http://\S+)/mcp")
@@ -55,15 +57,42 @@ class GatewayProcess:
     base_url: str
     stderr: list[str]
     """Everything the gateway wrote on stderr so far (drained continuously, so it never blocks)."""
+    token: str
+    """An API token for `alice` with role `user`, created before the gateway started."""
 
     @property
     def mcp_url(self) -> str:
         return f"{self.base_url}/mcp"
 
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @asynccontextmanager
+    async def client(self, mode: str = "auto", token: str | None = None) -> AsyncIterator[Client]:
+        """The real mcp client over Streamable HTTP, presenting `token` (default: alice's)."""
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        # The SDK leaves a client it was given open; this one is ours to close.
+        async with create_mcp_http_client(headers=headers) as http:
+            transport = streamable_http_client(self.mcp_url, http_client=http)
+            async with Client(transport, mode=mode, read_timeout_seconds=20) as client:
+                yield client
+
+
+async def create_token(config_file: Path, env: Mapping[str, str], principal: str, *roles: str) -> str:
+    """A real API token, issued by the real CLI."""
+    command = [*GATEWAY, "token", "create", "--config", str(config_file), "--principal", principal]
+    for role in roles:
+        command += ["--role", role]
+    with anyio.fail_after(60):
+        done = await anyio.run_process(command, env=dict(env))
+    return done.stdout.decode().strip()
+
 
 @asynccontextmanager
 async def start_http_gateway(config_file: Path, env: Mapping[str, str]) -> AsyncIterator[GatewayProcess]:
     """A real gateway process serving HTTP on a free loopback port; stopped on exit."""
+    token = await create_token(config_file, env, "alice", "user")
     command = [*GATEWAY, "serve", "--config", str(config_file), "--transport", "http", "--port", "0"]
     async with await anyio.open_process(command, env=dict(env)) as process:
         assert process.stderr is not None
@@ -85,7 +114,7 @@ async def start_http_gateway(config_file: Path, env: Mapping[str, str]) -> Async
         async with anyio.create_task_group() as tg:
             tg.start_soon(drain)
             try:
-                yield GatewayProcess(process, match.group(1), captured)
+                yield GatewayProcess(process, match.group(1), captured, token)
             finally:
                 process.terminate()
                 with anyio.fail_after(10):

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from mcp_gateway import __version__
-from mcp_gateway.cli import doctor_cmd, serve_cmd, tools_cmd
-from mcp_gateway.errors import CellLoadError, ConfigError
+from mcp_gateway.cli import doctor_cmd, serve_cmd, token_cmd, tools_cmd
+from mcp_gateway.errors import ConfigError, GatewayError
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.register(commands)
     tools_cmd.register(commands)
     doctor_cmd.register(commands)
+    token_cmd.register(commands)
     return parser
 
 
@@ -42,7 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"mcp-gateway: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except CellLoadError as exc:
+    except GatewayError as exc:
+        # Cells that cannot start, unusable identity files: one line, never a traceback.
         print(f"mcp-gateway: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -3,6 +3,12 @@ legacy SSE at `/sse` + `/messages/`, and `/healthz`, in one Starlette app.
 
 Loopback is the default bind, and DNS-rebinding protection is always on: `Host` and `Origin`
 must be loopback names or ones the operator listed.
+
+With a token verifier, the MCP endpoints sit behind the SDK's own bearer middleware, as
+`Server.streamable_http_app` composes it: missing or bad credentials get 401 with
+`WWW-Authenticate` and nothing else. `/healthz` stays open but tells an anonymous caller only
+whether the gateway is up. Who the caller is stays in `scope["user"]`; what they may do is
+decided further in, never here.
 """
 
 from __future__ import annotations
@@ -12,14 +18,21 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server import Server
+from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, BearerAuthBackend, RequireAuthMiddleware
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
-from starlette.types import Receive, Scope, Send
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_gateway.config import HttpConfig
 
@@ -40,7 +53,14 @@ def build_http_app(
     config: HttpConfig,
     max_message_bytes: int,
     health: Callable[[], dict[str, Any]],
+    *,
+    token_verifier: TokenVerifier | None = None,
+    auth: AuthSettings | None = None,
+    require_auth: bool = True,
 ) -> Starlette:
+    """The HTTP app. Without `token_verifier` every caller is anonymous. With one, `require_auth`
+    refuses requests without credentials (when False they pass as anonymous, but a credential
+    that is present and wrong is still refused). `auth` adds protected-resource metadata."""
     security = security_settings(config)
     sessions = StreamableHTTPSessionManager(
         app=server, security_settings=security, max_request_body_size=max_message_bytes
@@ -56,22 +76,101 @@ def build_http_app(
             return
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse(health())
+        report = health()
+        if token_verifier is not None and not isinstance(request.scope.get("user"), AuthenticatedUser):
+            # Version and surface size help an attacker pick an exploit; a prober needs only this.
+            report = {"status": report.get("status", "ok")}
+        return JSONResponse(report)
 
     @asynccontextmanager
     async def app_lifespan(app: Starlette) -> AsyncIterator[None]:
         async with sessions.run():
             yield
 
+    if token_verifier is None:
+        return Starlette(
+            routes=[
+                Route("/mcp", endpoint=StreamableHTTPASGIApp(sessions)),
+                Route("/sse", endpoint=_asgi_get(handle_sse), methods=["GET"]),
+                Mount("/messages/", app=sse.handle_post_message),
+                Route("/healthz", endpoint=healthz, methods=["GET"]),
+            ],
+            lifespan=app_lifespan,
+        )
+
+    guard = _auth_guard(auth, require_auth)
+    routes: list[BaseRoute] = [
+        Route("/mcp", endpoint=guard(StreamableHTTPASGIApp(sessions))),
+        Route("/sse", endpoint=guard(handle_sse), methods=["GET"]),
+        Mount("/messages/", app=guard(sse.handle_post_message)),
+        Route("/healthz", endpoint=healthz, methods=["GET"]),
+    ]
+    if auth is not None and auth.resource_server_url is not None:
+        routes.extend(
+            create_protected_resource_routes(
+                resource_url=auth.resource_server_url,
+                authorization_servers=[auth.issuer_url],
+                scopes_supported=auth.required_scopes,
+            )
+        )
+    check_resource = auth is not None and auth.validate_token_resource
+    backend = BearerAuthBackend(
+        token_verifier, resource_server_url=auth.resource_server_url if auth is not None and check_resource else None
+    )
     return Starlette(
-        routes=[
-            Route("/mcp", endpoint=StreamableHTTPASGIApp(sessions)),
-            Route("/sse", endpoint=_asgi_get(handle_sse), methods=["GET"]),
-            Mount("/messages/", app=sse.handle_post_message),
-            Route("/healthz", endpoint=healthz, methods=["GET"]),
+        routes=routes,
+        middleware=[
+            # Host/Origin first: a rebinding attempt is refused as such (421/403), before any
+            # credential is looked at, and also on /healthz and the metadata route.
+            Middleware(_HostOriginGuard, security=security),
+            Middleware(AuthenticationMiddleware, backend=backend),
+            Middleware(AuthContextMiddleware),
         ],
         lifespan=app_lifespan,
     )
+
+
+def _auth_guard(auth: AuthSettings | None, require_auth: bool) -> Callable[[ASGIApp], ASGIApp]:
+    metadata_url = (
+        build_resource_metadata_url(auth.resource_server_url)
+        if auth is not None and auth.resource_server_url is not None
+        else None
+    )
+    scopes = list(auth.required_scopes or []) if auth is not None else []
+
+    def guard(app: ASGIApp) -> ASGIApp:
+        required = RequireAuthMiddleware(app, scopes, metadata_url)
+        return required if require_auth else _RefuseBadCredentials(app, required)
+
+    return guard
+
+
+class _RefuseBadCredentials:
+    """Anonymous access allowed: a request without `Authorization` passes as it is, one with a
+    credential must pass `RequireAuthMiddleware`, so a wrong token is never silently anonymous."""
+
+    def __init__(self, app: ASGIApp, required: ASGIApp) -> None:
+        self.app, self.required = app, required
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        has_credentials = any(name.lower() == b"authorization" for name, _ in scope.get("headers", ()))
+        await (self.required if has_credentials else self.app)(scope, receive, send)
+
+
+class _HostOriginGuard:
+    """The SDK's DNS-rebinding check (Host and Origin only) in front of every route."""
+
+    def __init__(self, app: ASGIApp, security: TransportSecuritySettings) -> None:
+        self.app = app
+        self.check = TransportSecurityMiddleware(security)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = await self.check.validate_request(Request(scope, receive), is_post=False)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _asgi_get(handler: Callable[[Scope, Receive, Send], Awaitable[None]]) -> Callable[[Request], Awaitable[Response]]:

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.anyio
 
 @pytest.mark.parametrize(("mode", "era"), [("auto", "2026-07-28"), ("legacy", "2025-11-25")])
 async def test_streamable_http_serves_both_protocol_eras(http_gateway: GatewayProcess, mode: str, era: str) -> None:
-    async with Client(http_gateway.mcp_url, mode=mode, read_timeout_seconds=20) as client:
+    async with http_gateway.client(mode) as client:
         assert client.protocol_version == era
         names = {tool.name for tool in (await client.list_tools()).tools}
         assert {"fs__list_dir", "notes__search", "gateway__tools"} <= names
@@ -27,7 +27,7 @@ async def test_streamable_http_serves_both_protocol_eras(http_gateway: GatewayPr
 
 
 async def test_legacy_sse_transport(http_gateway: GatewayProcess) -> None:
-    transport = sse_client(f"{http_gateway.base_url}/sse")
+    transport = sse_client(f"{http_gateway.base_url}/sse", headers=http_gateway.auth)
     async with Client(transport, mode="legacy", read_timeout_seconds=20) as client:
         tools = (await client.list_tools()).tools
         assert any(tool.name == "gateway__version" for tool in tools)
@@ -37,15 +37,16 @@ async def test_legacy_sse_transport(http_gateway: GatewayProcess) -> None:
 
 async def test_health(http_gateway: GatewayProcess) -> None:
     async with httpx.AsyncClient() as http:
-        response = await http.get(f"{http_gateway.base_url}/healthz")
-    assert response.status_code == 200
-    body = response.json()
+        anonymous = await http.get(f"{http_gateway.base_url}/healthz")
+        known = await http.get(f"{http_gateway.base_url}/healthz", headers=http_gateway.auth)
+    assert anonymous.status_code == 200 and anonymous.json() == {"status": "ok"}
+    body = known.json()
     assert body["status"] == "ok" and body["tools"] > 5
 
 
 async def test_dns_rebinding_is_refused(http_gateway: GatewayProcess) -> None:
     request = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(headers=http_gateway.auth) as http:
         for headers in ({"Host": "evil.example"}, {"Origin": "http://evil.example"}):
             response = await http.post(
                 http_gateway.mcp_url,
@@ -58,7 +59,7 @@ async def test_dns_rebinding_is_refused(http_gateway: GatewayProcess) -> None:
 
 
 async def test_oversized_and_malformed_bodies_are_refused_and_serving_continues(http_gateway: GatewayProcess) -> None:
-    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json", **http_gateway.auth}
     async with httpx.AsyncClient() as http:
         big = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"pad": "x" * 100_000}})
         response = await http.post(http_gateway.mcp_url, content=big, headers=headers)
@@ -66,6 +67,6 @@ async def test_oversized_and_malformed_bodies_are_refused_and_serving_continues(
         response = await http.post(http_gateway.mcp_url, content=b'{"jsonrpc": "2.0", "id": ', headers=headers)
         assert response.status_code == 400
         assert "Traceback" not in response.text
-    async with Client(http_gateway.mcp_url, read_timeout_seconds=20) as client:
+    async with http_gateway.client() as client:
         assert (await client.list_tools()).tools
     assert "Traceback" not in "".join(http_gateway.stderr)

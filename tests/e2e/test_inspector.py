@@ -44,7 +44,7 @@ async def test_inspector_over_stdio(config_file: Path) -> None:
 @pytest.mark.anyio
 @pytest.mark.parametrize("era", ["auto", "legacy"])
 async def test_inspector_over_http(http_gateway: GatewayProcess, era: str) -> None:
-    target = [http_gateway.mcp_url, "--protocol-era", era]
+    target = [http_gateway.mcp_url, "--protocol-era", era, "--header", f"Authorization: Bearer {http_gateway.token}"]
     listed = await _inspector(*target, "--method", "tools/list")
     assert "notes__put" in {tool["name"] for tool in listed["tools"]}
     called = await _inspector(*target, "--method", "tools/call", "--tool-name", "gateway__whoami")

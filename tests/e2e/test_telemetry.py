@@ -50,13 +50,13 @@ async def test_tool_call_span_follows_mcp_conventions(
     assert "jsonrpc.request.id" in attributes
     assert "error.type" not in attributes
     assert call.context is not None and format(call.context.trace_id, "032x") == CALLER_TRACE
-    children = {
-        span.name for span in finished if span.parent is not None and span.parent.span_id == call.context.span_id
-    }
-    assert children == {"stage validate"}
-    dispatch = _by_name(finished, "stage dispatch")
-    assert dispatch.parent is not None
-    assert dispatch.parent.span_id == _by_name(finished, "stage validate").context.span_id  # type: ignore[union-attr]
+    # Each stage's span is the child of the stage before it: call -> budget -> validate -> dispatch.
+    parent = call
+    for stage in ("budget", "validate", "dispatch"):
+        child = _by_name(finished, f"stage {stage}")
+        assert child.parent is not None and parent.context is not None
+        assert child.parent.span_id == parent.context.span_id, stage
+        parent = child
 
 
 async def test_refused_and_failed_calls_set_error_type(
