@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -11,6 +12,8 @@ import anyio
 from opentelemetry import trace
 
 from mcp_gateway import __version__
+from mcp_gateway.authz.config import resolve_policy_dir
+from mcp_gateway.authz.reload import PolicyEvent, PolicyStore
 from mcp_gateway.budgets.ledger import BudgetLedger
 from mcp_gateway.bus.base import Bus
 from mcp_gateway.bus.memory import MemoryBus
@@ -23,14 +26,17 @@ from mcp_gateway.pipeline import Next, Stage, ToolCall, compose
 from mcp_gateway.registry import Registry, load_cells, tool_entries
 from mcp_gateway.sdk import CallOutcome, Principal, ToolInfo
 from mcp_gateway.server import GatewayServer
+from mcp_gateway.stages.authz import AuthzStage
 from mcp_gateway.stages.budget import BudgetStage
 from mcp_gateway.stages.dispatch import DispatchStage
 from mcp_gateway.stages.trace import TraceStage
 from mcp_gateway.stages.validate import ValidateStage
+from mcp_gateway.status_files import status_path, write_status
 from mcp_gateway.telemetry import tracer_of
 from mcp_gateway.tools import ToolEntry
 
 MAX_CELL_CALL_DEPTH = 8
+logger = logging.getLogger(__name__)
 
 
 class Gateway:
@@ -53,6 +59,10 @@ class Gateway:
         self.registry = Registry(entry for item in self._loaded for entry in tool_entries(item, separator))
         self.bus: Bus = bus or MemoryBus()
         self.ledger = BudgetLedger.in_state_dir(config.server.state_dir)
+        # Loaded and tested now: a gateway whose policy does not load does not start (fail closed).
+        self.policy = PolicyStore(resolve_policy_dir(config.authz)) if config.authz.enabled else None
+        self._all_entries = self.registry.all()
+        self._all_names = [entry.canonical for entry in self._all_entries]
         tracer = tracer_of(tracer_provider)
         self.pipeline: Next = compose(self._stages(tracer), DispatchStage(self.bus), tracer)
         self.server = GatewayServer(
@@ -71,6 +81,8 @@ class Gateway:
         stages: list[Stage] = [TraceStage(tracer)] if tracer is not None else []
         if self.config.budgets.enabled:
             stages.append(BudgetStage(self.ledger, self.config.budgets, lookup=self.registry.by_canonical))
+        if self.policy is not None:
+            stages.append(AuthzStage(self.policy))
         stages.append(ValidateStage())
         return stages
 
@@ -85,7 +97,11 @@ class Gateway:
         return principal_from_user(user) or self.http_principal
 
     def visible_entries(self, principal: Principal) -> Sequence[ToolEntry]:
-        return self.registry.all()
+        """The tools `principal` may call: tools/list never shows one it would be refused."""
+        if self.policy is None:
+            return self._all_entries
+        allowed = set(self.policy.current.visible(principal, self._all_names))
+        return [entry for entry in self._all_entries if entry.canonical in allowed]
 
     # --- GatewayView, for cells ------------------------------------------------------------
     @property
@@ -108,13 +124,30 @@ class Gateway:
         except MalformedName as exc:
             return CallOutcome(True, str(exc), None)
         entry = self.registry.by_canonical(tool)
-        if entry is None or entry not in self.visible_entries(principal):
+        if entry is None:
             return CallOutcome(True, f"Unknown tool: {tool}", None)
+        # A forbidden tool is refused by the authz stage, with the same message, and traced.
         try:
             result = await self.pipeline(ToolCall(entry, dict(arguments), principal, "cell", depth=depth))
         except Refusal as refusal:
             return CallOutcome(True, refusal.message, None)
         return CallOutcome(result.is_error, result.text(), result.structured)
+
+    # --- policy ----------------------------------------------------------------------------
+    def _on_policy_event(self, event: PolicyEvent) -> None:
+        if event.kind == "reloaded":
+            logger.info("policy reloaded (digest %s)", event.digest[:12])
+        else:
+            logger.warning("policy change rejected, keeping the last good policy: %s", event.reason)
+        self._record_policy_status()
+
+    def _record_policy_status(self) -> None:
+        if self.policy is not None:
+            path = status_path(self.config.server.state_dir, "policy")
+            try:
+                write_status(path, self.policy.status())
+            except OSError as exc:
+                logger.warning("cannot write %s: %s", path, exc)
 
     # --- lifecycle -------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -141,6 +174,9 @@ class Gateway:
             stack.push_async_callback(self.ledger.aclose)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.ledger.run_flusher)
+                if self.policy is not None:
+                    self._record_policy_status()
+                    await tg.start(self.policy.watch, self._on_policy_event)
                 for host in self.hosts:
                     await tg.start(self.bus.serve, host.address, host.handle)
                 try:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mcp_gateway.authz.config import AuthzConfig
 from mcp_gateway.budgets.config import BudgetConfig
 from mcp_gateway.errors import ConfigError
 from mcp_gateway.identity.config import AuthConfig
@@ -96,6 +97,7 @@ class Config(_Strict):
     http: HttpConfig = Field(default_factory=HttpConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    authz: AuthzConfig = Field(default_factory=AuthzConfig)
     budgets: BudgetConfig = Field(default_factory=BudgetConfig)
     cells: list[CellConfig] = Field(default_factory=_default_cells)
     source: str = Field(default=EMBEDDED, exclude=True)

@@ -10,12 +10,15 @@ import json
 import stat
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from mcp_gateway.app import Gateway
+from mcp_gateway.authz.config import resolve_policy_dir
+from mcp_gateway.authz.reload import PolicyStore
 from mcp_gateway.config import Config
 from mcp_gateway.errors import GatewayError
+from mcp_gateway.identity.config import tokens_path
+from mcp_gateway.status_files import read_status, status_path
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -67,7 +70,34 @@ def check_cells(config: Config) -> Iterable[Check]:
     yield Check("cells", "ok", f"{len(entries)} tools in {', '.join(namespaces)}", {"tools": len(entries)})
 
 
-CHECKS: list[CheckFn] = [check_config, check_state_dir, check_cells]
+def check_policy(config: Config) -> Iterable[Check]:
+    if not config.authz.enabled:
+        yield Check("policy", "warn", "authorization is disabled: every principal may call every tool")
+        return
+    policy_dir = resolve_policy_dir(config.authz)
+    try:
+        fresh = PolicyStore(policy_dir)
+    except GatewayError as exc:
+        yield Check("policy", "fail", f"{policy_dir} does not load: {exc}")
+    else:
+        yield Check("policy", "ok", f"{policy_dir} loads and passes its tests", fresh.status())
+    running = read_status(status_path(config.server.state_dir, "policy"))
+    if running is not None and running.get("last_error"):
+        detail = f"the running gateway rejected a change at {running.get('last_error_at')}: {running['last_error']}"
+        yield Check("policy in force", "warn", detail + " (it keeps the last good policy)", running)
+    elif running is not None:
+        yield Check("policy in force", "ok", f"digest {str(running.get('digest', ''))[:12]}", running)
+
+
+def check_auth(config: Config) -> Iterable[Check]:
+    auth = config.auth
+    if not auth.require_auth:
+        yield Check("http auth", "warn", "HTTP callers without a token act as 'anonymous'")
+    modes = ["API tokens"] + (["JWT"] if auth.jwt is not None else [])
+    yield Check("http auth", "ok", " and ".join(modes) + f", tokens in {tokens_path(config)}")
+
+
+CHECKS: list[CheckFn] = [check_config, check_state_dir, check_cells, check_auth, check_policy]
 
 
 def run_checks(config: Config, checks: Iterable[CheckFn] = CHECKS) -> list[Check]:
@@ -81,12 +111,3 @@ def render(checks: list[Check], as_json: bool) -> str:
         )
     marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
     return "\n".join(f"{marks[c.status]}  {c.name}: {c.detail}" for c in checks)
-
-
-def read_status_file(path: Path) -> dict[str, Any] | None:
-    """A status file a running gateway keeps in its state dir, if it is there and readable."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -16,8 +17,20 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from mcp_gateway.authz.config import DEFAULT_POLICY_DIR
+
 GATEWAY = [sys.executable, "-m", "mcp_gateway"]
 _ANNOUNCE = re.compile(r"Streamable HTTP on (http://\S+)/mcp")
+
+
+def write_policy(policy_dir: Path, *extra_lines: str) -> Path:
+    """A copy of the bundled default policy with `extra_lines` appended to policy.csv."""
+    policy_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("model.conf", "policy.csv", "policy_tests.yaml"):
+        shutil.copyfile(DEFAULT_POLICY_DIR / name, policy_dir / name)
+    with (policy_dir / "policy.csv").open("a") as handle:
+        handle.writelines(f"{line}\n" for line in extra_lines)
+    return policy_dir
 
 
 def write_config(path: Path, state_dir: Path, extra: str = "") -> Path:

@@ -42,7 +42,10 @@ def register(commands: Any) -> None:
     why = sub.add_parser(
         "explain",
         help="the decision for one principal and tool, and the rule that took it",
-        description="Decide whether PRINCIPAL (with its roles, in its domain) may call TOOL, and show why.",
+        description=(
+            "Decide whether a principal (with its roles, in its domain) may call a tool or read a secret, "
+            "and show every rule that matched and the one that decided."
+        ),
     )
     _add_policy_options(why)
     why.add_argument("--principal", required=True, help="the principal's name")

@@ -11,14 +11,21 @@ from mcp_gateway.app import Gateway
 from mcp_gateway.config import load_config
 from mcp_gateway.errors import CellLoadError
 from mcp_gateway.testing import gateway_client
-from tests.support import write_config
+from tests.support import write_config, write_policy
 
 RELAY = '\n[[cells]]\nmodule = "tests.relay_cell:RelayCell"\n'
 
 
+def relay_config(tmp_path: Path, state_dir: Path, extra: str = "", grant: bool = True) -> Path:
+    """The relay cell, and a policy that lets `cell:relay` call every tool (unless `grant` is off)."""
+    policy = write_policy(tmp_path / "policy", *(["p, cell:relay, *, *, call, allow"] if grant else []))
+    authz = f'\n[authz]\npolicy_dir = "{policy}"\n'
+    return write_config(tmp_path / "g.toml", state_dir, authz + RELAY + extra)
+
+
 @pytest.mark.anyio
 async def test_cells_call_each_other_through_the_pipeline_as_themselves(tmp_path: Path, state_dir: Path) -> None:
-    config = load_config(write_config(tmp_path / "g.toml", state_dir, RELAY), {})
+    config = load_config(relay_config(tmp_path, state_dir), {})
     async with gateway_client(config) as (_, client):
         result = await client.call_tool("relay__call", {"tool": "gateway.whoami"})
         assert not result.is_error
@@ -29,7 +36,7 @@ async def test_cells_call_each_other_through_the_pipeline_as_themselves(tmp_path
 
 @pytest.mark.anyio
 async def test_cell_calls_are_validated_and_bounded(tmp_path: Path, state_dir: Path) -> None:
-    config = load_config(write_config(tmp_path / "g.toml", state_dir, RELAY), {})
+    config = load_config(relay_config(tmp_path, state_dir), {})
     async with gateway_client(config) as (_, client):
         bad = await client.call_tool("relay__call", {"tool": "fs.read_file", "arguments": {"path": 3}})
         assert bad.structured_content is not None and bad.structured_content["is_error"]
@@ -75,7 +82,7 @@ async def test_the_wire_separator_is_configurable(tmp_path: Path, state_dir: Pat
 
 @pytest.mark.anyio
 async def test_a_tool_past_its_deadline_ends_with_a_clear_error(tmp_path: Path, state_dir: Path) -> None:
-    file = write_config(tmp_path / "g.toml", state_dir, RELAY + "timeout = 0.2\n")
+    file = relay_config(tmp_path, state_dir, "timeout = 0.2\n")
     async with gateway_client(load_config(file, {})) as (_, client):
         with anyio.fail_after(10):
             result = await client.call_tool("relay__hang", {})
@@ -87,3 +94,15 @@ def test_high_risk_tools_are_refused_without_a_jail(tmp_path: Path, state_dir: P
     file = write_config(tmp_path / "g.toml", state_dir, '\n[[cells]]\nmodule = "tests.relay_cell:RiskyCell"\n')
     with pytest.raises(CellLoadError, match="high-risk tools \\(run\\)"):
         Gateway(load_config(file, {}))
+
+
+@pytest.mark.anyio
+async def test_cells_are_authorised_as_themselves(tmp_path: Path, state_dir: Path) -> None:
+    async with gateway_client(load_config(relay_config(tmp_path, state_dir, grant=False), {})) as (_, client):
+        refused = await client.call_tool("relay__call", {"tool": "gateway.whoami"})
+        assert refused.structured_content is not None
+        assert refused.structured_content == {
+            "is_error": True,
+            "text": "Unknown tool: gateway.whoami",
+            "structured": None,
+        }

@@ -137,9 +137,11 @@ async def test_a_valid_api_token_reaches_the_gateway(tmp_path: Path, mode: str, 
 
 async def test_a_valid_jwt_reaches_the_gateway_over_sse(tmp_path: Path) -> None:
     async with served(tmp_path) as gw:
-        transport = sse_client(f"{gw.base}/sse", headers=bearer(KEY.mint(claims())))
+        transport = sse_client(f"{gw.base}/sse", headers=bearer(KEY.mint(claims(roles=["reader"]))))
         async with Client(transport, mode="legacy", read_timeout_seconds=20) as client:
-            assert (await client.list_tools()).tools
+            names = {tool.name for tool in (await client.list_tools()).tools}
+            # The JWT's roles claim reaches the policy: a reader sees reading tools only.
+            assert "fs__read_file" in names and "fs__write_file" not in names
 
 
 async def whoami_server() -> Server[Any]:
