@@ -1,4 +1,4 @@
-"""What the budget stage adds to a call: `uv run python -m tests.budgets.bench_overhead`.
+"""What the budget stage adds to a call: `uv run python -m bench.bench_budget`.
 
 Times the same small call through `compose([], endpoint)` and through
 `compose([BudgetStage(...)], endpoint)`, with every budget limited (so every check runs) and
