@@ -29,6 +29,8 @@ from typing import Any
 
 import anyio
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -52,7 +54,11 @@ async def connect(target: Target, transport: str) -> AsyncIterator[Client]:
         async with Client(stdio_params(target)) as client:
             yield client
     else:
-        async with http_server(target) as url, Client(url) as client:
+        async with (
+            http_server(target) as url,
+            create_mcp_http_client(headers=dict(target.headers)) as http,
+            Client(streamable_http_client(url, http_client=http)) as client,
+        ):
             yield client
 
 

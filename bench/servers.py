@@ -33,6 +33,8 @@ class Target:
     """Arguments after `sys.executable` for stdio; `http_args` are appended for HTTP."""
     http_args: tuple[str, ...]
     tool: str
+    headers: tuple[tuple[str, str], ...] = ()
+    """HTTP headers the client sends (the gateway's bearer token)."""
 
 
 def bare_target() -> Target:
@@ -40,18 +42,34 @@ def bare_target() -> Target:
 
 
 def gateway_target(config_file: Path) -> Target:
+    # HTTP requires a bearer token and the policy decides: an admin token may call the echo tool,
+    # so the run measures identity, budget and authz as a real deployment has them.
+    command = [sys.executable, "-m", "mcp_gateway", "token", "create", "--config", str(config_file)]
+    created = subprocess.run(
+        [*command, "--principal", "bench", "--role", "admin"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=environment(),
+    )
     return Target(
         "gateway",
         ("-m", "mcp_gateway", "serve", "--config", str(config_file)),
         ("--transport", "http", "--port", "0"),
         "bench__echo",
+        (("Authorization", f"Bearer {created.stdout.strip()}"),),
     )
 
 
 def write_gateway_config(directory: Path) -> Path:
     """A gateway.toml with a throw-away state dir and the echo cell only."""
     path = directory / "gateway.toml"
-    path.write_text(f'[server]\nstate_dir = "{directory / "state"}"\n\n[[cells]]\nmodule = "bench.echo_cell"\n')
+    # Budgets stay on (their cost is part of the figure) with a rate limit no benchmark reaches.
+    path.write_text(
+        f'[server]\nstate_dir = "{directory / "state"}"\n\n'
+        "[budgets.default]\ncalls_per_minute = 100000000\n\n"
+        '[[cells]]\nmodule = "bench.echo_cell"\n'
+    )
     return path
 
 
