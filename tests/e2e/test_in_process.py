@@ -106,3 +106,21 @@ async def test_cells_are_authorised_as_themselves(tmp_path: Path, state_dir: Pat
             "text": "Unknown tool: gateway.whoami",
             "structured": None,
         }
+
+
+@pytest.mark.anyio
+async def test_budgets_refuse_with_the_budget_and_its_reset_and_survive_a_restart(
+    tmp_path: Path, state_dir: Path
+) -> None:
+    budgets = "\n[budgets.default]\ncalls_per_minute = 1000\ncost_units_per_day = 3\n"
+    config = load_config(write_config(tmp_path / "g.toml", state_dir, budgets), {})
+    async with gateway_client(config) as (_, client):
+        for _ in range(3):
+            assert not (await client.call_tool("gateway__version", {})).is_error
+        spent = await client.call_tool("gateway__version", {})
+        assert spent.is_error
+        message = spent.content[0].text  # type: ignore[union-attr]
+        assert "cost units per day" in message and "resets at" in message
+    async with gateway_client(config) as (_, client):
+        # Daily cost is kept across restarts.
+        assert (await client.call_tool("gateway__version", {})).is_error
