@@ -19,6 +19,7 @@ from mcp_gateway.bus.base import Bus
 from mcp_gateway.bus.memory import MemoryBus
 from mcp_gateway.cellhost import CellHost
 from mcp_gateway.config import Config
+from mcp_gateway.dlp.runtime import DlpRuntime
 from mcp_gateway.errors import CellLoadError, MalformedName, Refusal
 from mcp_gateway.identity.verifier import principal_from_user
 from mcp_gateway.names import split_canonical
@@ -29,6 +30,7 @@ from mcp_gateway.server import GatewayServer
 from mcp_gateway.stages.authz import AuthzStage
 from mcp_gateway.stages.budget import BudgetStage
 from mcp_gateway.stages.dispatch import DispatchStage
+from mcp_gateway.stages.dlp import DlpStage
 from mcp_gateway.stages.trace import TraceStage
 from mcp_gateway.stages.validate import ValidateStage
 from mcp_gateway.status_files import status_path, write_status
@@ -61,6 +63,12 @@ class Gateway:
         self.ledger = BudgetLedger.in_state_dir(config.server.state_dir)
         # Loaded and tested now: a gateway whose policy does not load does not start (fail closed).
         self.policy = PolicyStore(resolve_policy_dir(config.authz)) if config.authz.enabled else None
+        # dlp.yaml and presidio.yaml are read now (a bad file stops start-up); the engine loads later.
+        self.dlp = (
+            DlpRuntime(config.dlp, policy_dir=config.authz.policy_dir, state_dir=config.server.state_dir)
+            if config.dlp.enabled
+            else None
+        )
         self._all_entries = self.registry.all()
         self._all_names = [entry.canonical for entry in self._all_entries]
         tracer = tracer_of(tracer_provider)
@@ -84,6 +92,8 @@ class Gateway:
         if self.policy is not None:
             stages.append(AuthzStage(self.policy))
         stages.append(ValidateStage())
+        if self.dlp is not None:
+            stages.append(DlpStage(self.dlp))
         return stages
 
     # --- identity ---------------------------------------------------------------------------
@@ -174,6 +184,8 @@ class Gateway:
             stack.push_async_callback(self.ledger.aclose)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.ledger.run_flusher)
+                if self.dlp is not None:
+                    tg.start_soon(self.dlp.load)
                 if self.policy is not None:
                     self._record_policy_status()
                     await tg.start(self.policy.watch, self._on_policy_event)

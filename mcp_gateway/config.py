@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mcp_gateway.authz.config import AuthzConfig
 from mcp_gateway.budgets.config import BudgetConfig
+from mcp_gateway.dlp.config import DlpConfig
 from mcp_gateway.errors import ConfigError
 from mcp_gateway.identity.config import AuthConfig
 from mcp_gateway.names import NAMESPACE_PATTERN, validate_separator
@@ -99,6 +100,7 @@ class Config(_Strict):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     authz: AuthzConfig = Field(default_factory=AuthzConfig)
     budgets: BudgetConfig = Field(default_factory=BudgetConfig)
+    dlp: DlpConfig = Field(default_factory=DlpConfig)
     cells: list[CellConfig] = Field(default_factory=_default_cells)
     source: str = Field(default=EMBEDDED, exclude=True)
     """Where this configuration was read from, for error messages."""

@@ -9,6 +9,7 @@
         ├── Forbidden            the policy refuses the call; looks exactly like UnknownTool to the caller
         ├── InvalidArguments     arguments do not match the tool's input schema
         ├── PayloadTooLarge      a message or argument over its configured cap
+        ├── DataBlocked          DLP found data the policy blocks in this direction
         ├── ToolTimeout          the tool did not answer within its deadline
         └── ToolUnavailable      the bus or the cell could not take the call
 
@@ -75,6 +76,17 @@ class InvalidArguments(Refusal):
 
 class PayloadTooLarge(Refusal):
     code = "payload_too_large"
+
+
+class DataBlocked(Refusal):
+    """DLP found, in a call's arguments, data that dlp.yaml blocks on its way to this tool. The
+    message names entity types and JSON paths, never values; `outcome` carries the findings."""
+
+    code = "dlp_blocked"
+
+    def __init__(self, message: str, *, outcome: object = None, stage: str = "dlp") -> None:
+        super().__init__(message, stage=stage)
+        self.outcome = outcome
 
 
 class ToolTimeout(Refusal):
