@@ -1,4 +1,4 @@
-"""Screens: cheap necessary conditions that tell the fast scanner where a recognizer could match.
+r"""Screens: cheap necessary conditions that tell the fast scanner where a recognizer could match.
 
 A recognizer's `Screen` is a pair:
 
