@@ -16,6 +16,7 @@ from mcp_gateway.app import Gateway
 from mcp_gateway.authz.config import resolve_policy_dir
 from mcp_gateway.authz.reload import PolicyStore
 from mcp_gateway.config import Config
+from mcp_gateway.dlp.runtime import DlpRuntime
 from mcp_gateway.errors import GatewayError
 from mcp_gateway.identity.config import tokens_path
 from mcp_gateway.status_files import read_status, status_path
@@ -97,7 +98,28 @@ def check_auth(config: Config) -> Iterable[Check]:
     yield Check("http auth", "ok", " and ".join(modes) + f", tokens in {tokens_path(config)}")
 
 
-CHECKS: list[CheckFn] = [check_config, check_state_dir, check_cells, check_auth, check_policy]
+def check_dlp(config: Config) -> Iterable[Check]:
+    if not config.dlp.enabled:
+        yield Check("dlp", "warn", "DLP is disabled: arguments and results cross unscanned")
+        return
+    try:
+        runtime = DlpRuntime(config.dlp, policy_dir=config.authz.policy_dir, state_dir=config.server.state_dir)
+        runtime.build_engine()
+    except GatewayError as exc:
+        yield Check("dlp", "fail", str(exc))
+        return
+    status = runtime.status()
+    detail = f"{runtime.policy_path}; NLP engine {status['nlp']}; {len(status['active'])} entities active"
+    yield Check("dlp", "ok", detail + f": {', '.join(status['active'])}", status)
+    for entity, why in status["inactive"].items():
+        yield Check("dlp entity", "warn", f"{entity} is listed in dlp.yaml but inactive: {why}")
+    if config.dlp.known_secret_env:
+        missing = [name for name in config.dlp.known_secret_env if name not in runtime.known_secrets_present()]
+        if missing:
+            yield Check("dlp secrets", "warn", f"known_secret_env names unset variables: {', '.join(missing)}")
+
+
+CHECKS: list[CheckFn] = [check_config, check_state_dir, check_cells, check_auth, check_policy, check_dlp]
 
 
 def run_checks(config: Config, checks: Iterable[CheckFn] = CHECKS) -> list[Check]:

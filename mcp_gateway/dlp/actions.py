@@ -29,7 +29,7 @@ class Decided:
     finding: Finding
     action: Action
 
-    def record(self) -> dict[str, object]:
+    def record(self) -> dict[str, str | float]:
         """What spans and audit records keep of a finding: never its value."""
         f = self.finding
         return {"entity": f.entity, "path": f.path, "score": round(f.score, 2), "action": self.action.name}

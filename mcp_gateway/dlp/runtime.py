@@ -62,19 +62,28 @@ class DlpRuntime:
         self._error: str | None = None
         self._ready: anyio.Event | None = None
 
-    def known_secrets(self) -> list[str]:
-        return [os.environ[name] for name in self.config.known_secret_env if os.environ.get(name)]
+    def known_secrets_present(self) -> list[str]:
+        """Names of the configured secret variables that are set (never their values)."""
+        return [name for name in self.config.known_secret_env if os.environ.get(name)]
 
-    def build(self) -> DlpService:
-        """Build the engine and the service (blocking: seconds on first import)."""
+    def known_secrets(self) -> list[str]:
+        return [os.environ[name] for name in self.known_secrets_present()]
+
+    def build_engine(self) -> Any:
+        """Build the Presidio engine and the fast scanner (blocking: seconds on first import)."""
         # Imported here, not at the top: importing Presidio costs seconds, and this runs on a
         # worker thread after start-up (or in `doctor`), never on the gateway's start-up path.
         build = importlib.import_module("mcp_gateway.dlp.build")
         engine, scanner = build.engine_and_scanner(self)
+        self._engine = engine
+        return scanner
+
+    def build(self) -> DlpService:
+        """Build the engine and the service."""
+        scanner = self.build_engine()
         key = load_or_create_key(self.state_dir / "dlp.key")
         vault = PseudonymVault(key)
         editor = Editor(key, vault, self.policy.document.mask)
-        self._engine = engine
         return DlpService(self.policy, scanner, editor, vault, self.limits)
 
     async def load(self) -> None:
@@ -96,8 +105,15 @@ class DlpRuntime:
             await self._ready.wait()
         if self._service is None:
             reason = self._error or f"not ready after {self.config.ready_timeout:.0f} s"
-            raise ToolUnavailable(f"The data-loss-prevention engine is unavailable ({reason}); no call can pass unscanned.")
+            raise ToolUnavailable(
+                f"The data-loss-prevention engine is unavailable ({reason}); no call can pass unscanned."
+            )
         return self._service
+
+    @property
+    def engine(self) -> Any:
+        """The built `DlpEngine` (None until `build` has run)."""
+        return self._engine
 
     def status(self) -> dict[str, Any]:
         engine = self._engine

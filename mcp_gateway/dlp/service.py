@@ -18,12 +18,11 @@ import anyio
 from mcp_gateway.dlp.actions import Decided, Editor
 from mcp_gateway.dlp.leaves import Limits, json_leaves, replace_in_json, replace_in_result, result_leaves
 from mcp_gateway.dlp.model import Finding, Leaf, Scanner
-from mcp_gateway.dlp.policy import Action, DlpPolicy, Direction
+from mcp_gateway.dlp.policy import Action, Direction, DlpPolicy
 from mcp_gateway.dlp.pseudonyms import PseudonymVault
 from mcp_gateway.errors import DataBlocked
 from mcp_gateway.pipeline import ToolResult
 from mcp_gateway.sdk import Principal
-
 
 INLINE_SCAN_CHARS: Final = 64 * 1024
 """Payloads up to this many characters are scanned on the event loop (well under a millisecond
@@ -35,7 +34,7 @@ class Outcome:
     decided: tuple[Decided, ...]
     blocked: tuple[Decided, ...]
 
-    def records(self) -> list[dict[str, object]]:
+    def records(self) -> list[dict[str, str | float]]:
         return [item.record() for item in self.decided]
 
 
@@ -56,9 +55,7 @@ class DlpService:
         with self._lock:
             return self.scanner.scan(leaves)
 
-    async def _decide(
-        self, leaves: Sequence[Leaf], tool: str, principal: Principal, direction: Direction
-    ) -> Outcome:
+    async def _decide(self, leaves: Sequence[Leaf], tool: str, principal: Principal, direction: Direction) -> Outcome:
         if sum(len(leaf.text) for leaf in leaves) > INLINE_SCAN_CHARS:
             findings = await anyio.to_thread.run_sync(self._scan_locked, leaves)
         else:
@@ -71,7 +68,9 @@ class DlpService:
         )
         return Outcome(decided, tuple(d for d in decided if d.action is Action.block))
 
-    async def inbound(self, tool: str, principal: Principal, arguments: dict[str, Any]) -> tuple[dict[str, Any], Outcome]:
+    async def inbound(
+        self, tool: str, principal: Principal, arguments: dict[str, Any]
+    ) -> tuple[dict[str, Any], Outcome]:
         """Arguments as the cell will get them; raises `DataBlocked` when a finding is to be blocked."""
         leaves = json_leaves(arguments, limits=self._limits)
         outcome = await self._decide(leaves, tool, principal, "ingress")

@@ -31,7 +31,7 @@ def _annotate(direction: str, outcome: Outcome | None) -> None:
     if actions:
         span.set_attribute(f"mcp_gateway.dlp.{direction}.actions", list(actions))
     for record in records:
-        span.add_event("dlp.finding", {"direction": direction, **{k: v for k, v in record.items() if v is not None}})  # type: ignore[dict-item]
+        span.add_event("dlp.finding", {"direction": direction, **record})
 
 
 class DlpStage:

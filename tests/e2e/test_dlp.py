@@ -23,7 +23,11 @@ from tests.support import stdio_params, write_config, write_policy
 
 pytestmark = pytest.mark.anyio
 
-PEM = "-----BEGIN PRIVATE KEY-----\n" + "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7" * 2 + "\n-----END PRIVATE KEY-----\n"
+PEM = (
+    "-----BEGIN PRIVATE KEY-----\n"
+    + "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7" * 2
+    + "\n-----END PRIVATE KEY-----\n"
+)
 DOSSIER = (
     "Customer: Dana Smith\nEmail: dana.smith@example.org\nPhone: (415) 555-2671\n"
     "SSN: 536-90-4399\nNote: call back after 2024-11-25.\nAWS key AKIAIOSFODNN7EXAMPLE was rotated.\n"
@@ -80,7 +84,9 @@ async def test_blocked_arguments_never_reach_the_cell(tmp_path: Path, state_dir:
     async with gateway_client(config) as (_, client):
         refused = await client.call_tool("notes__put", {"key": "card", "text": "my card is 4111 1111 1111 1111"})
         assert refused.is_error
-        assert _text(refused) == "Refused: the arguments contain CREDIT_CARD at $.text, which notes.put may not receive."
+        assert (
+            _text(refused) == "Refused: the arguments contain CREDIT_CARD at $.text, which notes.put may not receive."
+        )
         missing = await client.call_tool("notes__get", {"key": "card"})
         assert missing.is_error  # never stored
         # The same card may go to a tool the policy does not guard (and comes back masked).
@@ -96,7 +102,8 @@ async def test_a_result_with_a_private_key_is_withheld(tmp_path: Path, state_dir
     async with gateway_client(config) as (_, client):
         read = await client.call_tool("fs__read_file", {"path": "id.pem"})
     assert read.is_error and read.structured_content is None
-    assert _text(read) == "The result of fs.read_file was withheld: it contained PRIVATE_KEY at content[0].text, PRIVATE_KEY at structuredContent.content."
+    withheld = "The result of fs.read_file was withheld: it contained PRIVATE_KEY at content[0].text"
+    assert _text(read) == withheld + ", PRIVATE_KEY at structuredContent.content."
     assert "MIIEvQ" not in _text(read)
 
 
@@ -159,7 +166,13 @@ async def test_findings_go_to_the_span_without_values(tmp_path: Path, state_dir:
     assert attributes["mcp_gateway.dlp.ingress.findings"] == 0
     assert set(attributes["mcp_gateway.dlp.egress.entities"]) >= {"EMAIL_ADDRESS", "PHONE_NUMBER", "US_SSN"}  # type: ignore[arg-type]
     events = [dict(event.attributes or {}) for event in stage.events if event.name == "dlp.finding"]
-    assert {"direction": "egress", "entity": "US_SSN", "path": "structuredContent.content", "score": 0.5, "action": "redact"} in events
+    assert {
+        "direction": "egress",
+        "entity": "US_SSN",
+        "path": "structuredContent.content",
+        "score": 0.5,
+        "action": "redact",
+    } in events
     dumped = json.dumps([attributes, events], default=str)
     for value in ("dana.smith@example.org", "536-90-4399", "AKIAIOSFODNN7EXAMPLE", "555-2671"):
         assert value not in dumped

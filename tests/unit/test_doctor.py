@@ -32,3 +32,34 @@ def test_doctor_cli_json_and_exit_code(tmp_path: Path) -> None:
     report = json.loads(done.stdout)
     assert report["ok"] is True
     assert {check["name"] for check in report["checks"]} >= {"config", "state dir", "cells"}
+
+
+def test_doctor_says_which_dlp_entities_are_active(tmp_path: Path) -> None:
+    policy = tmp_path / "dlp.yaml"
+    policy.write_text("entities: {EMAIL_ADDRESS: {}, PERSON: {}, MADE_UP: {}}\n")
+    (tmp_path / "presidio.yaml").write_text(
+        "supported_languages: [en]\nrecognizers:\n  - {name: EmailRecognizer, type: predefined}\n"
+    )
+    extra = f'\n[dlp]\npolicy_file = "{policy}"\nknown_secret_env = ["MCP_GATEWAY_TEST_UNSET_SECRET"]\n'
+    config = load_config(write_config(tmp_path / "g.toml", tmp_path / "state", extra), {})
+    checks = [check for check in run_checks(config) if check.name.startswith("dlp")]
+    assert checks[0].status == "ok" and checks[0].data is not None
+    assert checks[0].data["active"] == ["EMAIL_ADDRESS"] and checks[0].data["nlp"] == "no_op"
+    warnings = {check.detail for check in checks[1:]}
+    assert "PERSON is listed in dlp.yaml but inactive: needs a spaCy NER model (dlp.nlp_model)" in warnings
+    assert "MADE_UP is listed in dlp.yaml but inactive: no recognizer is loaded for it" in warnings
+    assert "known_secret_env names unset variables: MCP_GATEWAY_TEST_UNSET_SECRET" in warnings
+
+
+def test_doctor_fails_on_a_broken_dlp_file_or_a_missing_model(tmp_path: Path) -> None:
+    broken = tmp_path / "dlp.yaml"
+    broken.write_text("entities: [\n")
+    config = load_config(
+        write_config(tmp_path / "g.toml", tmp_path / "state", f'\n[dlp]\npolicy_file = "{broken}"\n'), {}
+    )
+    (check,) = [check for check in run_checks(config) if check.name == "dlp"]
+    assert check.status == "fail" and "not valid YAML" in check.detail
+    extra = '\n[dlp]\nnlp_model = "en_core_web_nonexistent"\n'
+    config = load_config(write_config(tmp_path / "g2.toml", tmp_path / "state", extra), {})
+    (check,) = [check for check in run_checks(config) if check.name == "dlp"]
+    assert check.status == "fail" and "is not installed (it is never downloaded)" in check.detail
