@@ -16,21 +16,21 @@ import os
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
-from collections.abc import Iterable, Mapping, Sequence  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from typing import Any  # noqa: E402
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-import spacy.util  # noqa: E402
-from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry  # noqa: E402
-from presidio_analyzer.nlp_engine import NlpEngine, NoOpNlpEngine, SpacyNlpEngine  # noqa: E402
-from presidio_analyzer.predefined_recognizers import SpacyRecognizer  # noqa: E402
-from presidio_analyzer.recognizer_registry import RecognizerRegistryProvider  # noqa: E402
+import spacy.util
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
+from presidio_analyzer.nlp_engine import NlpEngine, NoOpNlpEngine, SpacyNlpEngine
+from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+from presidio_analyzer.recognizer_registry import RecognizerRegistryProvider
 
-from mcp_gateway.dlp.pii_screens import PII_SCREENS  # noqa: E402
-from mcp_gateway.dlp.recognizers import secret_recognizers  # noqa: E402
-from mcp_gateway.dlp.recognizers.known import KnownSecretsRecognizer  # noqa: E402
-from mcp_gateway.dlp.screens import Screen  # noqa: E402
-from mcp_gateway.errors import ConfigError  # noqa: E402
+from mcp_gateway.dlp.pii_screens import PII_SCREENS
+from mcp_gateway.dlp.recognizers import secret_recognizers
+from mcp_gateway.dlp.recognizers.known import KnownSecretsRecognizer
+from mcp_gateway.dlp.screens import Screen
+from mcp_gateway.errors import ConfigError
 
 LANGUAGE = "en"
 NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION")
@@ -108,7 +108,9 @@ def _describe(
             by_entity.setdefault(entity, []).append(recognizer)
     active = tuple(entity for entity in wanted if entity in by_entity)
     inactive = {
-        entity: "needs a spaCy NER model (dlp.nlp_model)" if entity in NER_ENTITIES else "no recognizer is loaded for it"
+        entity: "needs a spaCy NER model (dlp.nlp_model)"
+        if entity in NER_ENTITIES
+        else "no recognizer is loaded for it"
         for entity in wanted
         if entity not in by_entity
     }

@@ -17,10 +17,10 @@ same kind (two roles, two tool patterns), the strictest action wins.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import IntEnum
 from pathlib import Path
-import re
 from typing import Any, Literal
 
 import yaml
@@ -84,7 +84,6 @@ class PolicyDocument(_Strict):
     @field_validator("entities")
     @classmethod
     def _entity_names(cls, value: dict[str, EntityRule]) -> dict[str, EntityRule]:
-
 
         bad = [name for name in value if not re.fullmatch(ENTITY_NAME, name)]
         if bad:

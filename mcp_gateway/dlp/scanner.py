@@ -133,7 +133,13 @@ class FastScanner:
             for result in results:
                 index, offset = joined.locate(result.start)
                 fresh[index].append(
-                    (result.entity_type, result.start + offset, result.end + offset, result.score, _recognizer_name(result))
+                    (
+                        result.entity_type,
+                        result.start + offset,
+                        result.end + offset,
+                        result.score,
+                        _recognizer_name(result),
+                    )
                 )
         for index, leaf_hits in fresh.items():
             leaf_hits.sort()

@@ -8,11 +8,11 @@ from pathlib import Path
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
-from mcp_gateway.dlp.config import DlpConfig  # noqa: E402
-from mcp_gateway.dlp.engine import DlpEngine, EngineSettings, build_engine  # noqa: E402
-from mcp_gateway.dlp.policy import load_policy, load_registry_yaml  # noqa: E402
-from mcp_gateway.dlp.runtime import DlpRuntime  # noqa: E402
-from mcp_gateway.dlp.scanner import FastScanner, FullScanner  # noqa: E402
+from mcp_gateway.dlp.config import DlpConfig
+from mcp_gateway.dlp.engine import DlpEngine, EngineSettings, build_engine
+from mcp_gateway.dlp.policy import load_policy, load_registry_yaml
+from mcp_gateway.dlp.runtime import DlpRuntime
+from mcp_gateway.dlp.scanner import FastScanner, FullScanner
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWN_SECRET = "s3cr3t-Gateway-Value-42"
