@@ -10,7 +10,8 @@ For every corpus record (tests/data/dlp_corpus.jsonl; ~1 KB and ~10 KB payloads)
 Each timing walks the payload into leaves and scans them. It also checks that fast and full find
 exactly the same, and reports recall on the planted entities (a planted value counts as found
 when a finding of its entity type covers it) and precision (findings that cover no planted value
-of their type count against it; findings below dlp.yaml's min_score are not findings).
+of their type count against it; findings are settled as the gateway settles them: below
+dlp.yaml's min_score, or generic inside specific, they do not count).
 A benchmark, not a test: it reports figures and never judges them.
 """
 
@@ -40,6 +41,7 @@ from mcp_gateway.dlp.model import Finding, Leaf
 from mcp_gateway.dlp.runtime import DlpRuntime
 from mcp_gateway.errors import DataBlocked
 from mcp_gateway.dlp.scanner import FastScanner, FullScanner
+from mcp_gateway.dlp.settle import settle
 from mcp_gateway.pipeline import ToolResult
 from mcp_gateway.sdk import Principal
 
@@ -95,7 +97,7 @@ def quality(records: Sequence[dict[str, Any]], fast: FastScanner, runtime: DlpRu
     for record in records:
         leaves = leaves_of(record)
         texts = {leaf.path: leaf.text for leaf in leaves}
-        findings = [f for f in fast.scan(leaves) if f.score >= runtime.policy.min_score(f.entity)]
+        findings = settle(fast.scan(leaves), runtime.policy.min_score)
         by_path: dict[str, list[Finding]] = defaultdict(list)
         for finding in findings:
             by_path[finding.path].append(finding)

@@ -20,6 +20,7 @@ from mcp_gateway.dlp.leaves import Limits, json_leaves, replace_in_json, replace
 from mcp_gateway.dlp.model import Finding, Leaf, Scanner
 from mcp_gateway.dlp.policy import Action, Direction, DlpPolicy
 from mcp_gateway.dlp.pseudonyms import PseudonymVault
+from mcp_gateway.dlp.settle import settle
 from mcp_gateway.errors import DataBlocked
 from mcp_gateway.pipeline import ToolResult
 from mcp_gateway.sdk import Principal
@@ -63,8 +64,8 @@ class DlpService:
         actions = self.policy.actions(tool, principal.roles, direction)
         decided = tuple(
             Decided(finding, actions[finding.entity])
-            for finding in findings
-            if finding.entity in actions and finding.score >= self.policy.min_score(finding.entity)
+            for finding in settle(findings, self.policy.min_score)
+            if finding.entity in actions
         )
         return Outcome(decided, tuple(d for d in decided if d.action is Action.block))
 
