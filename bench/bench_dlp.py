@@ -39,9 +39,9 @@ from mcp_gateway.dlp.config import DlpConfig
 from mcp_gateway.dlp.leaves import json_leaves, result_leaves
 from mcp_gateway.dlp.model import Finding, Leaf
 from mcp_gateway.dlp.runtime import DlpRuntime
-from mcp_gateway.errors import DataBlocked
 from mcp_gateway.dlp.scanner import FastScanner, FullScanner
 from mcp_gateway.dlp.settle import settle
+from mcp_gateway.errors import DataBlocked
 from mcp_gateway.pipeline import ToolResult
 from mcp_gateway.sdk import Principal
 

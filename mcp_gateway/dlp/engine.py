@@ -33,6 +33,7 @@ from mcp_gateway.dlp.screens import Screen
 from mcp_gateway.errors import ConfigError
 
 LANGUAGE = "en"
+NO_OP = "no_op"
 NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION")
 
 
@@ -72,7 +73,7 @@ def _nlp_engine(model: str | None, source: str) -> tuple[NlpEngine, str]:
     if not model:
         engine: NlpEngine = NoOpNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": "no_op"}])
         engine.load()
-        return engine, "no_op"
+        return engine, NO_OP
     if not spacy.util.is_package(model):
         raise ConfigError(source, "dlp.nlp_model", f"spaCy model {model!r} is not installed (it is never downloaded)")
     engine = SpacyNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": model}])
@@ -89,7 +90,7 @@ def build_engine(settings: EngineSettings, known_values: Iterable[str] = ()) -> 
         raise ConfigError(settings.registry_source, "recognizers", f"Presidio rejected it: {exc}") from None
     # Presidio adds its spaCy recognizer by itself; it only means something with a real model.
     registry.recognizers = [r for r in registry.recognizers if not isinstance(r, SpacyRecognizer)]
-    if nlp_name != "no_op":
+    if nlp_name != NO_OP:
         registry.add_recognizer(SpacyRecognizer(supported_entities=list(NER_ENTITIES)))
     for recognizer in secret_recognizers():
         registry.add_recognizer(recognizer)

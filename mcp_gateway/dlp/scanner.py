@@ -26,7 +26,7 @@ from typing import Final
 
 from presidio_analyzer import RecognizerResult
 
-from mcp_gateway.dlp.engine import LANGUAGE, DlpEngine
+from mcp_gateway.dlp.engine import LANGUAGE, NO_OP, DlpEngine
 from mcp_gateway.dlp.model import Finding, Leaf
 from mcp_gateway.dlp.unicode import Normalized, normalize
 
@@ -122,6 +122,12 @@ class FastScanner:
         out: list[list[RawHit] | None] = [self._cache_get(text) for text in texts]
         todo = [index for index, cached in enumerate(out) if cached is None]
         fresh: dict[int, list[RawHit]] = {index: [] for index in todo}
+        if self._engine.nlp != NO_OP:
+            # A real NLP engine reads context words around a match and NER reads whole sentences:
+            # windows would change what it finds, so every leaf is analysed whole (exact, not fast).
+            full = FullScanner(self._engine)
+            fresh = {index: full.hits(texts[index]) for index in todo}
+            todo = []
         for entity, recognizers in self._engine.recognizers.items():
             joined = _Joined()
             for index in todo:
