@@ -29,7 +29,21 @@ class DirectAnalyzer:
         # The no_op engine's artifacts do not depend on the text: build them once.
         self._artifacts: NlpArtifacts = analyzer.nlp_engine.process_text("", LANGUAGE)
         # Private in name only; pinned by uv.lock and checked by the differential tests.
-        self._remove_low_scores: Any = analyzer._AnalyzerEngine__remove_low_scores
+        self._remove_low_scores: Any = getattr(analyzer, "_AnalyzerEngine__remove_low_scores")  # noqa: B009
+        self._inert: dict[tuple[int, ...], bool] = {}
+
+    def _context_is_inert(self, recognizers: Sequence[EntityRecognizer]) -> bool:
+        """True when the engine's context step provably changes nothing, so its deep copy of every
+        result can be skipped: no tokens to read context from (the no_op engine), no recognizer
+        with its own context step, and no empty context word (which would match anything)."""
+        key = tuple(id(r) for r in recognizers)
+        inert = self._inert.get(key)
+        if inert is None:
+            inert = self._inert[key] = not len(self._artifacts.tokens) and all(
+                type(r).enhance_using_context is EntityRecognizer.enhance_using_context and "" not in (r.context or [])
+                for r in recognizers
+            )
+        return inert
 
     def analyze(self, text: str, entity: str, recognizers: Sequence[EntityRecognizer]) -> list[RecognizerResult]:
         artifacts = self._artifacts
@@ -48,6 +62,7 @@ class DirectAnalyzer:
                 results.append(result)
         if not results:
             return results
-        results = self._analyzer._enhance_using_context(text, results, artifacts, list(recognizers), None)
+        if not self._context_is_inert(recognizers):
+            results = self._analyzer._enhance_using_context(text, results, artifacts, list(recognizers), None)
         results = self._remove_low_scores(results, None, list(recognizers))
         return EntityRecognizer.remove_duplicates(results)
