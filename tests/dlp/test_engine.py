@@ -54,3 +54,24 @@ def test_known_secrets_can_be_replaced_and_the_scanner_cache_cleared() -> None:
         assert [f.entity for f in scanner.scan(leaves)] == ["GATEWAY_SECRET"]
     finally:
         engine.set_known_secrets([support.KNOWN_SECRET])
+
+
+def test_no_phone_number_has_fewer_than_four_digits() -> None:
+    # The phone screen's seed needs four digits (pii_screens.py): the shortest valid national
+    # number among Presidio's regions has four. Every string of up to three digits, bare, with a
+    # plus, with a trunk prefix or an area code in brackets, is refused by every region.
+    engine = support.engine()
+    (phone,) = engine.recognizers["PHONE_NUMBER"]
+    texts = []
+    for width in (1, 2, 3):
+        for number in range(10**width):
+            digits = str(number).zfill(width)
+            texts += [
+                digits,
+                "+" + digits,
+                "0" + digits[1:],
+                f"(0{digits[:1]}) {digits[1:]}",
+                f"+{digits[:2]} {digits[2:]}",
+            ]
+    found = phone.analyze(" | ".join(texts), ["PHONE_NUMBER"], None)
+    assert found == []
