@@ -21,6 +21,7 @@ from mcp_gateway.cellhost import CellHost
 from mcp_gateway.config import Config
 from mcp_gateway.dlp.runtime import DlpRuntime
 from mcp_gateway.errors import CellLoadError, MalformedName, Refusal
+from mcp_gateway.file_watch import ReloadEvent
 from mcp_gateway.identity.verifier import principal_from_user
 from mcp_gateway.names import split_canonical
 from mcp_gateway.pipeline import Next, Stage, ToolCall, compose
@@ -151,6 +152,16 @@ class Gateway:
             logger.warning("policy change rejected, keeping the last good policy: %s", event.reason)
         self._record_policy_status()
 
+    def _on_dlp_event(self, event: ReloadEvent) -> None:
+        if event.kind == "rejected":
+            logger.warning("DLP change rejected, keeping the last good files: %s", event.reason)
+        if self.dlp is not None:
+            path = status_path(self.config.server.state_dir, "dlp")
+            try:
+                write_status(path, self.dlp.status())
+            except OSError as exc:
+                logger.warning("cannot write %s: %s", path, exc)
+
     def _record_policy_status(self) -> None:
         if self.policy is not None:
             path = status_path(self.config.server.state_dir, "policy")
@@ -186,6 +197,8 @@ class Gateway:
                 tg.start_soon(self.ledger.run_flusher)
                 if self.dlp is not None:
                     tg.start_soon(self.dlp.load)
+                    if self.dlp.watchable:
+                        await tg.start(self.dlp.watch, self._on_dlp_event)
                 if self.policy is not None:
                     self._record_policy_status()
                     await tg.start(self.policy.watch, self._on_policy_event)

@@ -104,13 +104,18 @@ def check_dlp(config: Config) -> Iterable[Check]:
         return
     try:
         runtime = DlpRuntime(config.dlp, policy_dir=config.authz.policy_dir, state_dir=config.server.state_dir)
-        runtime.build_engine()
+        runtime.check()
     except GatewayError as exc:
         yield Check("dlp", "fail", str(exc))
         return
     status = runtime.status()
-    detail = f"{runtime.policy_path}; NLP engine {status['nlp']}; {len(status['active'])} entities active"
+    detail = f"{runtime.policy_path} passes its {len(runtime.files.cases)} tests; NLP engine {status['nlp']}"
+    detail += f"; {len(status['active'])} entities active"
     yield Check("dlp", "ok", detail + f": {', '.join(status['active'])}", status)
+    running = read_status(status_path(config.server.state_dir, "dlp"))
+    if running is not None and running.get("last_error"):
+        detail = f"the running gateway rejected a change at {running.get('last_error_at')}: {running['last_error']}"
+        yield Check("dlp in force", "warn", detail + " (it keeps the last good files)", running)
     for entity, why in status["inactive"].items():
         yield Check("dlp entity", "warn", f"{entity} is listed in dlp.yaml but inactive: {why}")
     if config.dlp.known_secret_env:

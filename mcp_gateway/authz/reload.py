@@ -11,40 +11,23 @@ Casbin's own `start_auto_load_policy` is not used: it loads a corrupt CSV into t
 
 from __future__ import annotations
 
-import inspect
 import logging
 import threading
-from collections.abc import AsyncGenerator, Callable
-from contextlib import aclosing
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
 
 import anyio
 from anyio.abc import TaskStatus
-from watchfiles import awatch
-from watchfiles.main import FileChange
 
 from mcp_gateway.authz.errors import PolicyError
 from mcp_gateway.authz.policy_files import read_policy_files
 from mcp_gateway.authz.snapshot import PolicySnapshot, build_snapshot
+from mcp_gateway.file_watch import DEFAULT_DEBOUNCE_MS, EventHandler, ReloadEvent, watch_directory
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DEBOUNCE_MS = 300
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyEvent:
-    kind: Literal["reloaded", "rejected"]
-    digest: str = ""
-    """The digest now in force ("reloaded"), or of the files that were refused ("rejected")."""
-    reason: str = ""
-
-
-EventHandler = Callable[[PolicyEvent], Any]
-"""Called with each event; may be a plain function or a coroutine function."""
+PolicyEvent = ReloadEvent
+"""A policy reload's outcome (the shared reload event type)."""
 
 
 class PolicyStore:
@@ -113,53 +96,7 @@ class PolicyStore:
         """Watch the policy directory until cancelled, reloading on every (debounced) change.
 
         Start it with `await task_group.start(store.watch, on_event)`: it reports started once the
-        watcher is armed, then catches up with any change made since the store was built. Every
-        change in the directory triggers a reload attempt (editors and ConfigMaps replace files
-        by renames); an attempt on files whose digest is already in force does nothing.
+        watcher is armed, then catches up with any change made since the store was built. An
+        attempt on files whose digest is already in force does nothing.
         """
-        stop = anyio.Event()
-        changes = awatch(self.policy_dir, debounce=debounce_ms, watch_filter=None, recursive=False, stop_event=stop)
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_stop_when_cancelled, stop)
-            armed = anyio.Event()
-            tg.start_soon(self._follow, changes, on_event, armed)
-            await armed.wait()
-            task_status.started()
-            await self._reload_and_report(on_event)
-
-    async def _follow(
-        self, changes: AsyncGenerator[set[FileChange], None], on_event: EventHandler, armed: anyio.Event
-    ) -> None:
-        async with aclosing(changes):
-            # awatch arms its watcher synchronously when first awaited, before it blocks in a
-            # thread: the caller is told it is armed once this task has suspended in that first step.
-            first = anext(changes, None)
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(_set_after_checkpoint, armed)
-                batch = await first
-            while batch is not None:
-                await self._reload_and_report(on_event)
-                batch = await anext(changes, None)
-
-    async def _reload_and_report(self, on_event: EventHandler) -> None:
-        # Loading parses and tests the policy: off the event loop, so calls keep being decided
-        # (by the snapshot in force) meanwhile.
-        event = await anyio.to_thread.run_sync(self.reload)
-        if event is not None:
-            outcome = on_event(event)
-            if inspect.isawaitable(outcome):
-                await outcome
-
-
-async def _set_after_checkpoint(event: anyio.Event) -> None:
-    await anyio.lowlevel.checkpoint()
-    event.set()
-
-
-async def _stop_when_cancelled(stop: anyio.Event) -> None:
-    # awatch waits in a worker thread that a cancellation cannot interrupt; the stop event ends
-    # that wait within one step, instead of at the watcher's 5 s timeout.
-    try:
-        await anyio.sleep_forever()
-    finally:
-        stop.set()
+        await watch_directory(self.policy_dir, self.reload, on_event, debounce_ms=debounce_ms, task_status=task_status)

@@ -3,21 +3,22 @@ Presidio (see runtime.py for why it is imported late)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
+from mcp_gateway.dlp.config import DlpConfig
 from mcp_gateway.dlp.engine import DlpEngine, EngineSettings, build_engine
+from mcp_gateway.dlp.files import DlpFiles
 from mcp_gateway.dlp.scanner import FastScanner
 
-if TYPE_CHECKING:
-    from mcp_gateway.dlp.runtime import DlpRuntime
 
-
-def engine_and_scanner(runtime: DlpRuntime) -> tuple[DlpEngine, FastScanner]:
+def engine_and_scanner(
+    config: DlpConfig, files: DlpFiles, known_secrets: Iterable[str]
+) -> tuple[DlpEngine, FastScanner]:
     settings = EngineSettings(
-        registry=runtime.registry,
-        registry_source=str(runtime.registry_path),
-        entities=runtime.policy.entities,
-        nlp_model=runtime.config.nlp_model,
+        registry=files.registry,
+        registry_source=str(files.registry_path),
+        entities=files.policy.entities,
+        nlp_model=config.nlp_model,
     )
-    engine = build_engine(settings, runtime.known_secrets())
-    return engine, FastScanner(engine, cache_entries=runtime.config.cache_entries)
+    engine = build_engine(settings, known_secrets)
+    return engine, FastScanner(engine, cache_entries=config.cache_entries)
