@@ -18,6 +18,9 @@ from mcp_gateway.authz.errors import PolicyError
 from mcp_gateway.authz.explain import Explanation, explain
 from mcp_gateway.authz.snapshot import PolicySnapshot, load_snapshot
 from mcp_gateway.cli.common import add_config_option, config_from
+from mcp_gateway.dlp.config import DlpConfig
+from mcp_gateway.dlp.runtime import DlpRuntime
+from mcp_gateway.errors import GatewayError
 from mcp_gateway.sdk import Principal
 
 EXIT_OK, EXIT_CHECK_FAILED = 0, 1
@@ -94,7 +97,7 @@ def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
     print(json.dumps(payload, indent=2) if args.json else text)
 
 
-def _failed(args: argparse.Namespace, exc: PolicyError) -> int:
+def _failed(args: argparse.Namespace, exc: GatewayError) -> int:
     if args.json:
         print(json.dumps({"ok": False, "error": str(exc)}, indent=2))
     else:
@@ -103,15 +106,25 @@ def _failed(args: argparse.Namespace, exc: PolicyError) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    policy_dir = _policy_dir(args)
     try:
-        snapshot = load_snapshot(_policy_dir(args))
+        snapshot = load_snapshot(policy_dir)
     except PolicyError as exc:
         return _failed(args, exc)
-    summary = snapshot.summary()
+    summary: dict[str, Any] = snapshot.summary()
     text = (
         f"policy ok: {summary['rules']} rules, {summary['links']} role assignments, "
         f"{summary['tests']} tests passed ({snapshot.directory}, digest {snapshot.digest[:12]})"
     )
+    if (policy_dir / "dlp.yaml").is_file():
+        # The DLP files beside the policy are governed the same way: they load and pass their tests.
+        try:
+            dlp = DlpRuntime(DlpConfig(policy_file=policy_dir / "dlp.yaml"), policy_dir=None, state_dir=policy_dir)
+            dlp.check()
+        except GatewayError as exc:
+            return _failed(args, exc)
+        summary["dlp"] = {"tests": len(dlp.files.cases), "active": list(dlp.status()["active"])}
+        text += f"\ndlp ok: {len(dlp.files.cases)} tests passed, {len(summary['dlp']['active'])} entities active"
     _emit(args, {"ok": True, **summary}, text)
     return EXIT_OK
 

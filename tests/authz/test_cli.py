@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,20 @@ def test_usage_errors_exit_2() -> None:
     with pytest.raises(SystemExit) as caught:
         run("policy", "explain", "--tool", "fs.read_file")
     assert caught.value.code == 2
+
+
+def test_check_runs_the_dlp_files_beside_the_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("policy", "check", "--policy-dir", str(ROOT / "policies"), "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["dlp"]["tests"] == 7 and "EMAIL_ADDRESS" in report["dlp"]["active"]
+    bad = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", bad)
+    text = (
+        (bad / "dlp.yaml")
+        .read_text()
+        .replace("EMAIL_ADDRESS: {egress: pseudonymize}", "EMAIL_ADDRESS: {egress: allow}")
+    )
+    (bad / "dlp.yaml").write_text(text)
+    assert run("policy", "check", "--policy-dir", str(bad)) == 1
+    err = capsys.readouterr().err
+    assert "dlp_tests.yaml: 1 DLP test(s) failed: case 0 (egress fs.read_file): expected" in err
