@@ -326,7 +326,9 @@ def corpus() -> list[dict]:
             shape = rows(g, d) if style == "rows" else search(g, d) if style == "search" else text(g, d, style)
             payload = build(*shape, g.rng.randint(SIZES[size][0], sum(SIZES[size]) // 2), SIZES[size][1])
             planted = list(label(payload, g.plants, "$" if d == "ingress" else "")) if payload else []
-        out.append({"id": f"c{i:04d}", "size": size, "direction": d, "payload": payload, "planted": planted})
+        out.append(
+            {"id": f"c{i:04d}", "size": size, "shape": style, "direction": d, "payload": payload, "planted": planted}
+        )
     counts = Counter(p["entity"] for r in out for p in r["planted"])
     assert min(counts[e] for e in PII + list(NAMES)) >= 15, f"an entity type is planted fewer than 15 times: {counts}"
     return out

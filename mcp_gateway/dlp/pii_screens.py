@@ -35,24 +35,26 @@ def _phone_screen() -> Screen:
     return Screen(seed, run, margin=3)
 
 
-_IPV4 = r"\d\.\d{1,3}\.\d{1,3}\.\d"
+_IPV4 = r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"
 _IPV6 = r":[0-9A-Fa-f]{0,4}:"  # every IPv6 form has at least two colons
 _CRYPTO = r"(?:bc1|[13])[a-zA-HJ-NP-Z0-9]{25}"
 
 PII_SCREENS: Final[dict[str, Screen]] = {
     # Email: the pattern needs "@"; it matches no whitespace.
     "EmailRecognizer": screen(r"@"),
-    # URL: every pattern has "[.]" followed by a TLD (all TLDs start with a letter).
-    "UrlRecognizer": screen(r"\.[A-Za-z]"),
-    # Credit card: 4 digits, an optional "-" or " ", 3 more digits open every match; the match
-    # is digits, "-" and " " only.
-    "CreditCardRecognizer": screen(r"\d{4}[- ]?\d{3}", r"[0-9\- ]"),
-    # IBAN: two letters then two digits open every match; then letters, digits, " " and "-".
-    "IbanRecognizer": screen(r"[A-Za-z]{2}\d{2}", r"[A-Za-z0-9 \-]"),
+    # URL: every pattern has "[.]" followed by a TLD (every TLD in it has two letters or more).
+    "UrlRecognizer": screen(r"\.[A-Za-z]{2}"),
+    # Credit card: the pattern's own groups, without its \b and look-ahead (a seed may only be
+    # looser than the pattern); the match is digits, "-" and " " only.
+    "CreditCardRecognizer": screen(
+        r"(?:4\d{3}|5[0-5]\d{2}|6\d{3}|1\d{3}|3\d{3})[- ]?\d{3,4}[- ]?\d{3,4}[- ]?\d{3,5}", r"[0-9\- ]"
+    ),
+    # IBAN: two letters, two digits, then at least two groups of four (letters, digits, " ", "-").
+    "IbanRecognizer": screen(r"[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){2}", r"[A-Za-z0-9 \-]"),
     # IP: dotted quads, or two colons for every IPv6 form (mapped and embedded ones too).
     "IpRecognizer": screen(f"{_IPV4}|{_IPV6}", r"[0-9A-Fa-f:./]"),
-    # SSN: every pattern contains 3 digits, an optional separator, 2 digits.
-    "UsSsnRecognizer": screen(r"\d{3}[- .]?\d{2}", r"[0-9 .\-]"),
+    # SSN: the union of its five patterns, without their \b: 9 digits as 3-2-4, 5-4, 3-6 or 9.
+    "UsSsnRecognizer": screen(r"\d{3}[- .]?\d{2}[- .]?\d{4}|\d{5}-\d{4}|\d{3}-\d{6}", r"[0-9 .\-]"),
     # Crypto: no anchors at all, so the window is the alphanumeric run, with no margin.
     "CryptoRecognizer": screen(_CRYPTO, r"[a-zA-Z0-9]", margin=0),
     "PhoneRecognizer": _phone_screen(),
