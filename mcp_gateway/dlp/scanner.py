@@ -177,7 +177,7 @@ class FastScanner:
             todo = []
         suspects: set[int] = set()
         leaves = _Leaves([texts[index] for index in todo])
-        for entity, recognizers in self._engine.recognizers.items():
+        for entity, recognizers in self._engine.recognizers.items() if leaves.combined else ():
             occurrences: dict[str, list[tuple[int, int]]] = {}
             for position, start, end in self._windows(leaves, recognizers):
                 index = todo[position]
