@@ -15,7 +15,6 @@ good one and says why (log, `on_event`, status for `doctor`). Pseudonyms survive
 
 from __future__ import annotations
 
-import gc
 import importlib
 import logging
 import os
@@ -174,9 +173,6 @@ class DlpRuntime:
         self._ready = self._ready or anyio.Event()
         try:
             self._service = await anyio.to_thread.run_sync(self.build)
-            # Presidio and spaCy leave ~100 MB of long-lived objects: move them out of the garbage
-            # collector's sight, so that collections during calls do not walk them again and again.
-            gc.freeze()
             logger.info("DLP engine ready: %s", ", ".join(self._engine.active))
         except Exception as exc:  # the outermost handler of the loader: anything is reported, fail closed
             self._error, self._error_at = f"{type(exc).__name__}: {exc}", datetime.now(UTC)
