@@ -156,19 +156,19 @@ class Gateway:
         if event.kind == "rejected":
             logger.warning("DLP change rejected, keeping the last good files: %s", event.reason)
         if self.dlp is not None:
-            path = status_path(self.config.server.state_dir, "dlp")
-            try:
-                write_status(path, self.dlp.status())
-            except OSError as exc:
-                logger.warning("cannot write %s: %s", path, exc)
+            self._record_status("dlp", self.dlp.status())
 
     def _record_policy_status(self) -> None:
         if self.policy is not None:
-            path = status_path(self.config.server.state_dir, "policy")
-            try:
-                write_status(path, self.policy.status())
-            except OSError as exc:
-                logger.warning("cannot write %s: %s", path, exc)
+            self._record_status("policy", self.policy.status())
+
+    def _record_status(self, name: str, status: dict[str, Any]) -> None:
+        """What `doctor` reads of the running gateway (a failed write is logged, never raised)."""
+        path = status_path(self.config.server.state_dir, name)
+        try:
+            write_status(path, status)
+        except OSError as exc:
+            logger.warning("cannot write %s: %s", path, exc)
 
     # --- lifecycle -------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
