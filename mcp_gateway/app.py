@@ -158,6 +158,11 @@ class Gateway:
         if self.dlp is not None:
             self._record_status("dlp", self.dlp.status())
 
+    async def _load_dlp(self) -> None:
+        if self.dlp is not None:
+            await self.dlp.load()
+            self._record_status("dlp", self.dlp.status())
+
     def _record_policy_status(self) -> None:
         if self.policy is not None:
             self._record_status("policy", self.policy.status())
@@ -196,7 +201,7 @@ class Gateway:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.ledger.run_flusher)
                 if self.dlp is not None:
-                    tg.start_soon(self.dlp.load)
+                    tg.start_soon(self._load_dlp)
                     if self.dlp.watchable:
                         await tg.start(self.dlp.watch, self._on_dlp_event)
                 if self.policy is not None:

@@ -187,9 +187,10 @@ class DlpRuntime:
         with anyio.move_on_after(self.config.ready_timeout):
             await self._ready.wait()
         if self._service is None:
-            reason = self._error or f"not ready after {self.config.ready_timeout:.0f} s"
+            # The reason is the operator's business (log, doctor), not the caller's.
+            detail = "it failed to load" if self._error else f"it is not ready after {self.config.ready_timeout:.0f} s"
             raise ToolUnavailable(
-                f"The data-loss-prevention engine is unavailable ({reason}); no call can pass unscanned."
+                f"The data-loss-prevention engine is unavailable ({detail}); no call can pass unscanned."
             )
         return self._service
 

@@ -119,3 +119,18 @@ async def test_the_running_gateway_follows_its_files(tmp_path: Path, state_dir: 
                 await anyio.sleep(0.05)
         second = await client.call_tool("fs__read_file", {"path": "m.txt"})
         assert second.structured_content["content"] == "mail <EMAIL_ADDRESS>"  # type: ignore[index]
+
+
+async def test_a_gateway_whose_dlp_tests_fail_refuses_calls_and_says_why(tmp_path: Path, state_dir: Path) -> None:
+    directory = _copy_dlp(write_policy(tmp_path / "policies"))
+    _edit(directory / "dlp.yaml", "EMAIL_ADDRESS: {egress: pseudonymize}", "EMAIL_ADDRESS: {egress: allow}")
+    config = load_config(write_config(tmp_path / "g.toml", state_dir, f'\n[authz]\npolicy_dir = "{directory}"\n'), {})
+    async with gateway_client(config) as (gateway, client):
+        refused = await client.call_tool("gateway__version", {})
+        assert refused.is_error
+        assert "data-loss-prevention engine is unavailable" in refused.content[0].text  # type: ignore[union-attr]
+        assert "(it failed to load)" in refused.content[0].text  # type: ignore[union-attr]
+        assert "expected" not in refused.content[0].text  # type: ignore[union-attr]  # the why is for the operator
+        assert gateway.dlp is not None and "DLP test(s) failed" in gateway.dlp.status()["last_error"]
+    recorded = (state_dir / "status" / "dlp.json").read_text()
+    assert "DLP test(s) failed" in recorded
