@@ -1,4 +1,4 @@
-"""Turning findings into edits: what each action writes in place of a finding.
+"""Decided findings, and what each action writes in place of one (editor.py does the writing).
 
 - allow: nothing (the finding is still recorded);
 - redact: `<EMAIL_ADDRESS>`;
@@ -14,14 +14,12 @@ the strictest of their actions, so nothing any of them covered is left in clear.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from mcp_gateway.dlp.model import Finding, Leaf
-from mcp_gateway.dlp.policy import Action, MaskRule
-from mcp_gateway.dlp.pseudonyms import PseudonymVault
+from mcp_gateway.dlp.policy import Action
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,48 +33,13 @@ class Decided:
         return {"entity": f.entity, "path": f.path, "score": round(f.score, 2), "action": self.action.name}
 
 
-class Editor:
-    def __init__(self, hash_key: bytes, vault: PseudonymVault, mask: MaskRule) -> None:
-        self._hash_key, self._vault, self._mask = hash_key, vault, mask
+class Rewriter(Protocol):
+    """Rewrites leaves for decided findings (editor.py is the implementation)."""
 
-    def replacement(self, decided: Decided, value: str, principal: str) -> str:
-        entity = decided.finding.entity
-        match decided.action:
-            case Action.redact:
-                return f"<{entity}>"
-            case Action.mask:
-                keep = self._mask.keep_last if len(value) > self._mask.keep_last * 2 else 0
-                return self._mask.char * (len(value) - keep) + value[len(value) - keep :]
-            case Action.hash:
-                digest = hmac.new(self._hash_key, f"{entity}\x00{value}".encode(), hashlib.sha256).hexdigest()
-                return f"<{entity}:{digest[:16]}>"
-            case Action.pseudonymize:
-                return self._vault.placeholder(principal, entity, value)
-        return value
-
-    def edits(self, leaves: Sequence[Leaf], decided: Sequence[Decided], principal: str) -> dict[str, str]:
-        """Leaf path -> the leaf's new text, for every leaf with a finding to rewrite."""
-        by_path: dict[str, list[Decided]] = {}
-        for item in decided:
-            if item.action not in (Action.allow, Action.block):
-                by_path.setdefault(item.finding.path, []).append(item)
-        texts: Mapping[str, str] = {leaf.path: leaf.text for leaf in leaves if leaf.path in by_path}
-        out: dict[str, str] = {}
-        for path, items in by_path.items():
-            text = texts[path]
-            pieces: list[str] = []
-            cursor = 0
-            for item in _non_overlapping(items):
-                start, end = item.finding.start, item.finding.end
-                pieces.append(text[cursor:start])
-                pieces.append(self.replacement(item, text[start:end], principal))
-                cursor = end
-            pieces.append(text[cursor:])
-            out[path] = "".join(pieces)
-        return out
+    def edits(self, leaves: Sequence[Leaf], decided: Sequence[Decided], principal: str) -> dict[str, str]: ...
 
 
-def _non_overlapping(items: Sequence[Decided]) -> list[Decided]:
+def non_overlapping(items: Sequence[Decided]) -> list[Decided]:
     """Overlapping findings become one, over the union of their spans, under the strictest action
     (then the longest span's entity): nothing any of them covered is left in clear."""
     merged: list[list[Decided]] = []

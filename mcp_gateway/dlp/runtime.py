@@ -27,7 +27,6 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
-from mcp_gateway.dlp.actions import Editor
 from mcp_gateway.dlp.config import DEFAULT_DLP_DIR, DlpConfig, resolve_dlp_files
 from mcp_gateway.dlp.files import DlpFiles, files_digest, read_dlp_files
 from mcp_gateway.dlp.leaves import Limits
@@ -121,7 +120,9 @@ class DlpRuntime:
     def _service_for(self, files: DlpFiles, scanner: Any) -> DlpService:
         if self._vault is None:
             raise GatewayError("the DLP runtime must be built before it serves")
-        editor = Editor(self._key, self._vault, files.policy.document.mask)
+        editor = importlib.import_module("mcp_gateway.dlp.editor").Editor(
+            self._key, self._vault, files.policy.document.mask
+        )
         return DlpService(files.policy, scanner, editor, self._vault, self.limits)
 
     @staticmethod

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import anyio
 
-from mcp_gateway.dlp.actions import Decided, Editor
+from mcp_gateway.dlp.actions import Decided, Rewriter
 from mcp_gateway.dlp.leaves import Limits, json_leaves, replace_in_json, replace_in_result, result_leaves
 from mcp_gateway.dlp.model import Finding, Leaf, Scanner
 from mcp_gateway.dlp.policy import Action, Direction, DlpPolicy
@@ -46,7 +46,7 @@ def _describe(blocked: Sequence[Decided]) -> str:
 
 class DlpService:
     def __init__(
-        self, policy: DlpPolicy, scanner: Scanner, editor: Editor, vault: PseudonymVault, limits: Limits
+        self, policy: DlpPolicy, scanner: Scanner, editor: Rewriter, vault: PseudonymVault, limits: Limits
     ) -> None:
         self.policy, self.scanner, self._editor, self._vault, self._limits = policy, scanner, editor, vault, limits
         # The scanner's cache is not thread-safe; big payloads are scanned on a worker thread.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from mcp_gateway.dlp.actions import Decided, Editor
+from mcp_gateway.dlp.actions import Decided
+from mcp_gateway.dlp.editor import Editor
 from mcp_gateway.dlp.model import Finding, Leaf
 from mcp_gateway.dlp.policy import Action, MaskRule
 from mcp_gateway.dlp.pseudonyms import PLACEHOLDER, PseudonymVault
