@@ -82,6 +82,7 @@ def test_no_phone_number_has_fewer_than_four_digits() -> None:
 def test_the_gateway_starts_without_importing_presidio() -> None:
     # Presidio brings spaCy (seconds to import): it is loaded on a worker thread after start-up.
     heavy = "('presidio_analyzer', 'presidio_anonymizer', 'spacy')"
-    code = f"import sys, mcp_gateway.app, mcp_gateway.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy}))"
+    code = "import sys, mcp_gateway.app, mcp_gateway.cli\n"
+    code += f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy}))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "[]"
