@@ -1,0 +1,52 @@
+"""Which jail layers this host can apply, probed once (for `doctor` and the fail-closed check)."""
+
+from __future__ import annotations
+
+import ctypes.util
+import functools
+import os
+import subprocess
+import sys
+
+from sandbox import cgroup, landlock
+from sandbox.profile import ALL_LAYERS, Layer
+
+_USERNS_PROBE = (
+    "import ctypes,os;l=ctypes.CDLL(None,use_errno=True);"
+    "os._exit(0 if l.unshare(0x10000000|0x40000000|0x20000000)==0 else 1)"
+)
+
+
+@functools.cache
+def available() -> dict[Layer, str | None]:
+    """Layer -> None when it can be applied here, else why not."""
+    abi = landlock.abi_version()
+    userns = subprocess.run([sys.executable, "-I", "-c", _USERNS_PROBE], env={}, check=False, timeout=30).returncode
+    namespaces = None if userns == 0 else "this host refuses new user/network/PID namespaces"
+    return {
+        "rlimits": None,
+        "pids": None if cgroup.pids_root() is not None else "no writable pids cgroup (v1 or v2) for a process limit",
+        "userns": namespaces,
+        "netns": namespaces,
+        "pidns": namespaces,
+        "landlock": None if abi >= 1 else "the kernel has no Landlock (or it is disabled)",
+        "seccomp": None if ctypes.util.find_library("seccomp") else "libseccomp is not installed",
+    }
+
+
+def landlock_abi() -> int:
+    return landlock.abi_version()
+
+
+def missing(layers: tuple[Layer, ...]) -> dict[Layer, str]:
+    """The required layers this host cannot apply, with why."""
+    found = available()
+    return {layer: reason for layer in layers if (reason := found.get(layer)) is not None}
+
+
+def describe() -> dict[str, object]:
+    return {
+        "landlock_abi": landlock.abi_version(),
+        "uid": os.geteuid(),
+        "layers": {k: available()[k] for k in ALL_LAYERS},
+    }

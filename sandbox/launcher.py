@@ -1,0 +1,105 @@
+"""The jail's first process: `python -I -m sandbox.launcher CONFIG_JSON`, started with an empty
+environment (so nothing of the gateway's can be read from it later).
+
+It enters new user, network and PID namespaces, maps its own uid and gid, and forks: the child
+is PID 1 of the new PID namespace, so when it ends the kernel ends every process it left. The
+child sets its resource limits, forbids new privileges, restricts itself with Landlock and
+seccomp, moves into its scratch dir and becomes the command. The launcher waits and exits with
+the command's status (128 + N when a signal N ended it). Any failure to apply a layer ends it
+with status 125 and a line on stderr, before the command runs: fail closed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import signal
+import sys
+from typing import Any
+
+from sandbox import cgroup, landlock
+from sandbox.seccomp import load_filter
+
+CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWPID = 0x10000000, 0x40000000, 0x20000000
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+SETUP_FAILED = 125
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _fail(message: str) -> None:
+    os.write(2, f"jail: {message}\n".encode())
+    os._exit(SETUP_FAILED)
+
+
+def _prctl(option: int, value: int) -> None:
+    if _libc.prctl(option, value, 0, 0, 0) != 0:
+        _fail(f"prctl({option}) failed: {os.strerror(ctypes.get_errno())}")
+
+
+def _enter_namespaces(layers: set[str]) -> None:
+    flags = (CLONE_NEWUSER if "userns" in layers else 0) | (CLONE_NEWNET if "netns" in layers else 0)
+    flags |= CLONE_NEWPID if "pidns" in layers else 0
+    if not flags:
+        return
+    uid, gid = os.geteuid(), os.getegid()
+    if _libc.unshare(flags) != 0:
+        _fail(f"unshare failed: {os.strerror(ctypes.get_errno())}")
+    if flags & CLONE_NEWUSER:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as handle:
+                handle.write(text)
+
+
+def _limit(config: dict[str, Any]) -> None:
+    limits = {
+        resource.RLIMIT_AS: config["address_space_bytes"],
+        resource.RLIMIT_CPU: config["cpu_seconds"],
+        resource.RLIMIT_NOFILE: config["open_files"],
+        resource.RLIMIT_FSIZE: config["file_size_bytes"],
+        resource.RLIMIT_NPROC: config["processes"],
+        resource.RLIMIT_CORE: 0,
+    }
+    for which, value in limits.items():
+        resource.setrlimit(which, (value, value))
+
+
+def _become_command(config: dict[str, Any], layers: set[str]) -> None:
+    try:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if "rlimits" in layers:
+            _limit(config)
+        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        scratch = config["scratch"]
+        if "landlock" in layers:
+            landlock.restrict(config["read_only"], [scratch], tcp_connect=config["tcp_connect"], abi=config["abi"])
+        if "seccomp" in layers:
+            load_filter(network=config["network"])
+        os.chdir(scratch)
+        env = dict(config["env"]) | {"HOME": scratch, "TMPDIR": scratch}
+        os.execve(config["argv"][0], config["argv"], env)
+    except BaseException as exc:  # the child must never return into the launcher's code
+        _fail(f"{type(exc).__name__}: {exc}")
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    layers = set(config["layers"])
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if config.get("cgroup"):
+        try:
+            cgroup.join(config["cgroup"])
+        except OSError as exc:
+            _fail(f"cannot join the process-limit cgroup: {exc}")
+    _enter_namespaces(layers)
+    child = os.fork()
+    if child == 0:
+        _become_command(config, layers)
+    _, status = os.waitpid(child, 0)
+    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+
+
+if __name__ == "__main__":
+    main()

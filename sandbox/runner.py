@@ -1,0 +1,99 @@
+"""Running a command in the jail: a scratch dir, a wall-clock timeout, capped output, and no
+process left behind (the PID namespace ends them all; the process group is killed as well)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Final
+
+import anyio
+from anyio.abc import ByteReceiveStream, Process
+
+from sandbox import cgroup, host
+from sandbox.errors import LayerUnavailable, SandboxError
+from sandbox.launcher import SETUP_FAILED
+from sandbox.profile import Profile
+
+LAUNCHER: Final = [sys.executable, "-I", "-m", "sandbox.launcher"]
+
+
+@dataclass(frozen=True, slots=True)
+class JailResult:
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool = False
+    truncated: bool = False
+
+
+async def _read_capped(stream: ByteReceiveStream | None, cap: int, sink: list[bytes], cut: list[bool]) -> None:
+    if stream is None:
+        return
+    size = 0
+    async for chunk in stream:
+        if size < cap:
+            sink.append(chunk[: cap - size])
+        if size + len(chunk) > cap:
+            cut.append(True)
+        size += len(chunk)
+
+
+def _config(argv: list[str], profile: Profile, scratch: str, group: Path | None) -> str:
+    settings = asdict(profile)
+    settings.update(argv=argv, scratch=scratch, abi=host.landlock_abi(), env=list(profile.env))
+    settings.update(cgroup=str(group) if group else None)
+    return json.dumps(settings)
+
+
+def _kill_group(process: Process) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+async def run(argv: list[str], profile: Profile, *, stdin: bytes = b"") -> JailResult:
+    """Run `argv` (argv[0] an absolute path) in a jail made to `profile`."""
+    unavailable = host.missing(profile.layers)
+    if unavailable:
+        reasons = "; ".join(f"{layer}: {why}" for layer, why in unavailable.items())
+        raise LayerUnavailable(f"the jail cannot apply required layers ({reasons})")
+    scratch = tempfile.mkdtemp(prefix="jail-")
+    group = cgroup.create(profile.processes) if "pids" in profile.layers else None
+    out: list[bytes] = []
+    err: list[bytes] = []
+    cut: list[bool] = []
+    timed_out = False
+    try:
+        command = [*LAUNCHER, _config(argv, profile, scratch, group)]
+        process = await anyio.open_process(command, env={}, start_new_session=True)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_read_capped, process.stdout, profile.output_bytes, out, cut)
+                tg.start_soon(_read_capped, process.stderr, profile.output_bytes, err, cut)
+                if process.stdin is not None:
+                    await process.stdin.send(stdin) if stdin else None
+                    await process.stdin.aclose()
+                with anyio.move_on_after(profile.wall_seconds) as scope:
+                    await process.wait()
+                if scope.cancelled_caught:
+                    timed_out = True
+                    _kill_group(process)
+        finally:
+            _kill_group(process)
+            with anyio.CancelScope(shield=True):
+                await process.wait()
+    finally:
+        if group is not None:
+            cgroup.destroy(group)
+        shutil.rmtree(scratch, ignore_errors=True)
+    code = process.returncode if process.returncode is not None else -1
+    if code == SETUP_FAILED and b"".join(err).startswith(b"jail: "):
+        raise SandboxError(b"".join(err).decode(errors="replace").strip())
+    return JailResult(code, b"".join(out), b"".join(err), timed_out, bool(cut))
