@@ -39,7 +39,7 @@ def _prctl(option: int, value: int) -> None:
         _fail(f"prctl({option}) failed: {os.strerror(ctypes.get_errno())}")
 
 
-def _enter_namespaces(layers: set[str]) -> None:
+def enter_namespaces(layers: set[str]) -> None:
     flags = (CLONE_NEWUSER if "userns" in layers else 0) | (CLONE_NEWNET if "netns" in layers else 0)
     flags |= CLONE_NEWPID if "pidns" in layers else 0
     if not flags:
@@ -53,7 +53,7 @@ def _enter_namespaces(layers: set[str]) -> None:
                 handle.write(text)
 
 
-def _limit(config: dict[str, Any]) -> None:
+def set_limits(config: dict[str, Any]) -> None:
     limits = {
         resource.RLIMIT_AS: config["address_space_bytes"],
         resource.RLIMIT_CPU: config["cpu_seconds"],
@@ -70,7 +70,7 @@ def _become_command(config: dict[str, Any], layers: set[str]) -> None:
     try:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if "rlimits" in layers:
-            _limit(config)
+            set_limits(config)
         _prctl(PR_SET_NO_NEW_PRIVS, 1)
         scratch = config["scratch"]
         if "landlock" in layers:
@@ -93,7 +93,7 @@ def main() -> None:
             cgroup.join(config["cgroup"])
         except OSError as exc:
             _fail(f"cannot join the process-limit cgroup: {exc}")
-    _enter_namespaces(layers)
+    enter_namespaces(layers)
     child = os.fork()
     if child == 0:
         _become_command(config, layers)

@@ -33,8 +33,8 @@ _NAMESPACE_FLAGS: Final = (
 )
 
 
-def load_filter(*, network: bool) -> None:
-    """Install the filter on this process (and its future children), for good."""
+def build_filter(*, network: bool) -> sc.SyscallFilter:
+    """The filter, built but not loaded (a zygote builds it once; each child only loads it)."""
     rules = sc.SyscallFilter(sc.ALLOW)
     deny = sc.ERRNO(errno.EPERM)
     for name in _DENIED:
@@ -42,9 +42,18 @@ def load_filter(*, network: bool) -> None:
     rules.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     for flag in _NAMESPACE_FLAGS:
         rules.add_rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
-    allowed = {socket.AF_UNIX} | ({socket.AF_INET, socket.AF_INET6} if network else set())
-    # One rule per refused family would miss new ones: refuse everything above and between.
-    for family in range(0, 64):
-        if family not in allowed:
-            rules.add_rule(sc.ERRNO(errno.EAFNOSUPPORT), "socket", sc.Arg(0, sc.EQ, family))
-    rules.load()
+    allowed = sorted({socket.AF_UNIX} | ({socket.AF_INET, socket.AF_INET6} if network else set()))
+    # Refuse every family but the allowed ones, new ones included: below, between and above them.
+    refuse_family = sc.ERRNO(errno.EAFNOSUPPORT)
+    previous = -1
+    for family in allowed:
+        for between in range(previous + 1, family):
+            rules.add_rule(refuse_family, "socket", sc.Arg(0, sc.EQ, between))
+        previous = family
+    rules.add_rule(refuse_family, "socket", sc.Arg(0, sc.GT, allowed[-1]))
+    return rules
+
+
+def load_filter(*, network: bool) -> None:
+    """Build and install the filter on this process (and its future children), for good."""
+    build_filter(network=network).load()

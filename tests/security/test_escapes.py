@@ -1,7 +1,8 @@
 """The escape suite: from inside the jail, each of these must fail.
 
-Each test runs a Python snippet in a jail with every layer required; the snippet prints
-ESCAPED only if the escape worked. Run as whoever runs the tests (root in CI).
+Each test runs a Python snippet in a jail with every layer required, both ways the jail runs
+code: a one-shot jailed `python -I` (runner.py) and a warm zygote's forked worker (pool.py).
+The snippet prints ESCAPED only if the escape worked. Run as whoever runs the tests (root in CI).
 """
 
 from __future__ import annotations
@@ -11,20 +12,35 @@ import secrets
 import socket
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 import anyio
 import pytest
 
+from sandbox.pool import ZygotePool
 from sandbox.profile import Profile
 from sandbox.runner import JailResult, run
 
 pytestmark = pytest.mark.anyio
 PYTHON = str(Path(sys.base_prefix) / "bin" / "python3")
+_MODE: ContextVar[str] = ContextVar("jail_mode", default="oneshot")
+
+
+@pytest.fixture(autouse=True, params=["oneshot", "zygote"])
+def jail_mode(request: pytest.FixtureRequest) -> Iterator[str]:
+    token = _MODE.set(request.param)
+    yield request.param
+    _MODE.reset(token)
 
 
 async def jailed(code: str, profile: Profile | None = None) -> JailResult:
-    return await run([PYTHON, "-I", "-c", textwrap.dedent(code)], profile or Profile(wall_seconds=20))
+    profile = profile or Profile(wall_seconds=20)
+    if _MODE.get() == "oneshot":
+        return await run([PYTHON, "-I", "-c", textwrap.dedent(code)], profile)
+    async with ZygotePool(profile, size=1) as pool:
+        return await pool.run_python(textwrap.dedent(code))
 
 
 def _text(result: JailResult) -> str:
@@ -32,8 +48,8 @@ def _text(result: JailResult) -> str:
 
 
 async def test_the_jail_runs_a_command() -> None:
-    result = await jailed("import os; print('hello', os.getcwd())")
-    assert result.exit_code == 0 and result.stdout.startswith(b"hello /tmp/jail-")
+    result = await jailed("import os; print('hello', os.getpid(), os.getcwd())")
+    assert result.exit_code == 0 and result.stdout.startswith(b"hello ") and b" /tmp/jail-" in result.stdout
 
 
 async def test_no_tcp_or_udp_to_the_hosts_loopback() -> None:
