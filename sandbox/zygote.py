@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import ctypes
+import gc
 import json
 import os
 import select
@@ -168,6 +169,10 @@ def main() -> None:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     global _FILTER
     _FILTER = build_filter(network=config["network"]) if "seccomp" in config["layers"] else None
+    # Everything alive now is the zygote's own and lives forever: keep it out of the collector's
+    # sight, so that a worker's collections do not touch (and copy) every page it inherited.
+    gc.collect()
+    gc.freeze()
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     for line in sys.stdin:
