@@ -20,6 +20,7 @@ from mcp_gateway.dlp.runtime import DlpRuntime
 from mcp_gateway.errors import GatewayError
 from mcp_gateway.identity.config import tokens_path
 from mcp_gateway.status_files import read_status, status_path
+from sandbox import host as jail_host
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -124,7 +125,21 @@ def check_dlp(config: Config) -> Iterable[Check]:
             yield Check("dlp secrets", "warn", f"known_secret_env names unset variables: {', '.join(missing)}")
 
 
-CHECKS: list[CheckFn] = [check_config, check_state_dir, check_cells, check_auth, check_policy, check_dlp]
+def check_jail(config: Config) -> Iterable[Check]:
+    """Which jail layers this host can apply; a missing one fails any profile that requires it."""
+    found = jail_host.describe()
+    layers: dict[str, str | None] = found["layers"]
+    missing = {layer: why for layer, why in layers.items() if why is not None}
+    usable = ", ".join(layer for layer, why in layers.items() if why is None)
+    detail = f"Landlock ABI {found['landlock_abi']}, layers available: {usable}"
+    yield Check("jail", "warn" if missing else "ok", detail, found)
+    for layer, why in missing.items():
+        yield Check(
+            "jail layer", "warn", f"{layer} cannot be applied here ({why}): a profile requiring it refuses to run"
+        )
+
+
+CHECKS: list[CheckFn] = [check_config, check_state_dir, check_cells, check_auth, check_policy, check_dlp, check_jail]
 
 
 def run_checks(config: Config, checks: Iterable[CheckFn] = CHECKS) -> list[Check]:

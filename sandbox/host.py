@@ -7,6 +7,7 @@ import functools
 import os
 import subprocess
 import sys
+from typing import Any
 
 from sandbox import cgroup, landlock
 from sandbox.profile import ALL_LAYERS, Layer
@@ -44,7 +45,7 @@ def missing(layers: tuple[Layer, ...]) -> dict[Layer, str]:
     return {layer: reason for layer in layers if (reason := found.get(layer)) is not None}
 
 
-def describe() -> dict[str, object]:
+def describe() -> dict[str, Any]:
     return {
         "landlock_abi": landlock.abi_version(),
         "uid": os.geteuid(),

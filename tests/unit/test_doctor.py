@@ -63,3 +63,11 @@ def test_doctor_fails_on_a_broken_dlp_file_or_a_missing_model(tmp_path: Path) ->
     config = load_config(write_config(tmp_path / "g2.toml", tmp_path / "state", extra), {})
     (check,) = [check for check in run_checks(config) if check.name == "dlp"]
     assert check.status == "fail" and "is not installed (it is never downloaded)" in check.detail
+
+
+def test_doctor_reports_the_jail_layers(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path / "g.toml", tmp_path / "state"), {})
+    (check,) = [check for check in run_checks(config) if check.name == "jail"]
+    assert check.data is not None and check.data["landlock_abi"] >= 1
+    assert set(check.data["layers"]) == {"rlimits", "pids", "userns", "netns", "pidns", "landlock", "seccomp"}
+    assert check.status == ("ok" if all(v is None for v in check.data["layers"].values()) else "warn")
