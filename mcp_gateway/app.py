@@ -23,6 +23,7 @@ from mcp_gateway.dlp.runtime import DlpRuntime
 from mcp_gateway.errors import CellLoadError, MalformedName, Refusal
 from mcp_gateway.file_watch import ReloadEvent
 from mcp_gateway.identity.verifier import principal_from_user
+from mcp_gateway.jailed_tools import JailedTools
 from mcp_gateway.names import split_canonical
 from mcp_gateway.pipeline import Next, Stage, ToolCall, compose
 from mcp_gateway.registry import Registry, load_cells, tool_entries
@@ -57,9 +58,15 @@ class Gateway:
         self.stdio_principal = Principal(stdio_principal or config.server.principal, roles=("local",))
         self.http_principal = Principal("anonymous")
         self._loaded = load_cells(config)
-        self.hosts = [CellHost(item.cell, self) for item in self._loaded]
+        risky = [item for item in self._loaded if any(spec.risk == "high" for spec in item.cell.tool_specs)]
+        self.jail = JailedTools(config.jail, risky) if risky and config.jail.enabled else None
         separator = config.server.wire_separator
-        self.registry = Registry(entry for item in self._loaded for entry in tool_entries(item, separator))
+        jail_on = config.jail.enabled
+        # The registry first: it refuses a high-risk tool when the jail is off, before any host exists.
+        self.registry = Registry(
+            entry for item in self._loaded for entry in tool_entries(item, separator, jail=jail_on)
+        )
+        self.hosts = [CellHost(item.cell, self, self.jail if item in risky else None) for item in self._loaded]
         self.bus: Bus = bus or MemoryBus()
         self.ledger = BudgetLedger.in_state_dir(config.server.state_dir)
         # Loaded and tested now: a gateway whose policy does not load does not start (fail closed).
@@ -198,6 +205,9 @@ class Gateway:
                 stack.push_async_callback(host.cell.stop)
             await self.ledger.open()
             stack.push_async_callback(self.ledger.aclose)
+            if self.jail is not None:
+                await self.jail.start()
+                stack.push_async_callback(self.jail.aclose)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.ledger.run_flusher)
                 if self.dlp is not None:

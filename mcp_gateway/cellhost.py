@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import mcp.types as t
 from pydantic import BaseModel, ValidationError
@@ -23,14 +24,32 @@ logger = logging.getLogger(__name__)
 _Method = Callable[[BaseModel, CellContext], Awaitable[BaseModel]]
 
 
+class JailedInvoker(Protocol):
+    """Runs one high-risk tool call in the jail (jailed_tools.py)."""
+
+    async def invoke(self, namespace: str, spec: ToolSpec, args: BaseModel, ctx: CellContext) -> BaseModel: ...
+
+
 class CellHost:
-    def __init__(self, cell: Cell, gateway: GatewayView) -> None:
+    def __init__(self, cell: Cell, gateway: GatewayView, jail: JailedInvoker | None = None) -> None:
         self.cell = cell
         self._gateway = gateway
         self._principal = Principal(f"cell:{cell.namespace}", roles=("cell",))
         self._tools: dict[str, tuple[ToolSpec, _Method]] = {
-            f"{cell.namespace}.{spec.name}": (spec, cell.bound_tool(spec)) for spec in cell.tool_specs
+            f"{cell.namespace}.{spec.name}": (spec, self._method(spec, jail)) for spec in cell.tool_specs
         }
+
+    def _method(self, spec: ToolSpec, jail: JailedInvoker | None) -> _Method:
+        if spec.risk != "high":
+            return self.cell.bound_tool(spec)
+        if jail is None:  # the registry refuses such a cell first; this is the second lock
+            raise ValueError(f"{self.cell.namespace}.{spec.name} is high-risk and there is no jail")
+        namespace = self.cell.namespace
+
+        async def jailed(args: BaseModel, ctx: CellContext) -> BaseModel:
+            return await jail.invoke(namespace, spec, args, ctx)
+
+        return jailed
 
     @property
     def address(self) -> str:

@@ -26,6 +26,7 @@ from mcp_gateway.budgets.config import BudgetConfig
 from mcp_gateway.dlp.config import DlpConfig
 from mcp_gateway.errors import ConfigError
 from mcp_gateway.identity.config import AuthConfig
+from mcp_gateway.jail_config import JailConfig
 from mcp_gateway.names import NAMESPACE_PATTERN, validate_separator
 
 ENV_PREFIX = "MCP_GATEWAY_"
@@ -101,6 +102,7 @@ class Config(_Strict):
     authz: AuthzConfig = Field(default_factory=AuthzConfig)
     budgets: BudgetConfig = Field(default_factory=BudgetConfig)
     dlp: DlpConfig = Field(default_factory=DlpConfig)
+    jail: JailConfig = Field(default_factory=JailConfig)
     cells: list[CellConfig] = Field(default_factory=_default_cells)
     source: str = Field(default=EMBEDDED, exclude=True)
     """Where this configuration was read from, for error messages."""

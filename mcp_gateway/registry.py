@@ -59,7 +59,7 @@ def load_cells(config: Config) -> list[LoadedCell]:
         if not cell_config.enabled:
             continue
         key = f"cells[{index}]"
-        cls = _import_cell(cell_config.module, config.source, key)
+        cls = import_cell(cell_config.module, config.source, key)
         if cell_config.namespace is not None and cell_config.namespace != cls.namespace:
             message = f"{cell_config.module} serves namespace {cls.namespace!r}, not {cell_config.namespace!r}"
             raise ConfigError(config.source, f"{key}.namespace", message)
@@ -79,7 +79,8 @@ def load_cells(config: Config) -> list[LoadedCell]:
     return loaded
 
 
-def _import_cell(path: str, source: str, key: str) -> type[Cell]:
+def import_cell(path: str, source: str = "", key: str = "") -> type[Cell]:
+    """The Cell class named by `module` or `module:Class`; a `ConfigError` naming `key` otherwise."""
     module_name, _, attr = path.partition(":")
     try:
         module = importlib.import_module(module_name)
@@ -99,14 +100,14 @@ def _import_cell(path: str, source: str, key: str) -> type[Cell]:
     return candidates[0]
 
 
-def tool_entries(loaded: LoadedCell, separator: str) -> list[ToolEntry]:
+def tool_entries(loaded: LoadedCell, separator: str, *, jail: bool = True) -> list[ToolEntry]:
     cell = loaded.cell
     risky = [spec.name for spec in cell.tool_specs if spec.risk == "high"]
-    if risky:
+    if risky and not jail:
         # Fail closed: a high-risk tool runs only in the jail, and there is no in-process fallback.
         raise CellLoadError(
             f"cell {cell.namespace!r} declares high-risk tools ({', '.join(risky)}), "
-            "which run only in the jail; this gateway has no jail configured"
+            "which run only in the jail; this gateway's jail is disabled ([jail] enabled = false)"
         )
     return [
         ToolEntry(

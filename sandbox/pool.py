@@ -32,8 +32,8 @@ _LINE_LIMIT: Final = 16 << 20
 
 
 class Zygote:
-    def __init__(self, profile: Profile) -> None:
-        self.profile = profile
+    def __init__(self, profile: Profile, preload: tuple[str, ...] = ()) -> None:
+        self.profile, self.preload = profile, preload
         self._process: Process | None = None
         self._reader: BufferedByteReceiveStream | None = None
         self._group: Path | None = None
@@ -48,6 +48,7 @@ class Zygote:
             self._group = cgroup.create(self.profile.processes)
         settings = asdict(self.profile)
         settings.update(abi=host.landlock_abi(), env=list(self.profile.env), cgroup=str(self._group or ""))
+        settings.update(preload=list(self.preload))
         self._process = await anyio.open_process([*ZYGOTE, json.dumps(settings)], env={}, start_new_session=True)
         assert self._process.stdout is not None  # open_process pipes stdout by default
         self._reader = BufferedByteReceiveStream(self._process.stdout)
@@ -104,14 +105,16 @@ class Zygote:
 class ZygotePool:
     """`size` warm zygotes; a call waits for a free one."""
 
-    def __init__(self, profile: Profile, size: int = 2) -> None:
-        self.profile, self.size = profile, size
+    def __init__(self, profile: Profile, size: int = 2, *, preload: tuple[str, ...] = ()) -> None:
+        """`preload`: modules every zygote imports before it is jailed (a worker cannot read
+        files outside its view, so what a callable needs must be loaded already)."""
+        self.profile, self.size, self.preload = profile, size, preload
         self._free: list[Zygote] = []
         self._slots = anyio.Semaphore(size)
 
     async def __aenter__(self) -> ZygotePool:
         for _ in range(self.size):
-            zygote = Zygote(self.profile)
+            zygote = Zygote(self.profile, self.preload)
             await zygote.start()
             self._free.append(zygote)
         return self
@@ -124,7 +127,7 @@ class ZygotePool:
     async def _take(self) -> Zygote:
         zygote = self._free.pop()
         if not zygote.alive:
-            zygote = Zygote(self.profile)
+            zygote = Zygote(self.profile, self.preload)
             await zygote.start()
         return zygote
 
@@ -133,6 +136,11 @@ class ZygotePool:
 
     async def run(self, argv: list[str], *, timeout: float | None = None) -> JailResult:
         return await self._call({"kind": "exec", "argv": argv, "timeout": timeout or self.profile.wall_seconds})
+
+    async def run_callable(self, target: str, payload: Any, *, timeout: float | None = None) -> JailResult:
+        """Call `module:function(payload)` in a fresh worker; its JSON result is the stdout."""
+        request = {"kind": "callable", "target": target, "payload": payload}
+        return await self._call(request | {"timeout": timeout or self.profile.wall_seconds})
 
     async def _call(self, request: dict[str, Any]) -> JailResult:
         async with self._slots:

@@ -19,6 +19,7 @@ import base64
 import contextlib
 import ctypes
 import gc
+import importlib
 import json
 import os
 import select
@@ -64,8 +65,11 @@ def _worker(request: dict[str, Any], config: dict[str, Any], scratch: str, out: 
         os.environ.update(env)
         sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - the worker ends with os._exit
         sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
-        sys.argv = ["<snippet>"]
-        exec(compile(request["code"], "<snippet>", "exec"), {"__name__": "__main__"})  # the point of the jail
+        if request["kind"] == "callable":
+            _call(request)
+        else:
+            sys.argv = ["<snippet>"]
+            exec(compile(request["code"], "<snippet>", "exec"), {"__name__": "__main__"})  # the point of the jail
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except BaseException:  # the snippet's own failure, reported as Python would
@@ -75,6 +79,17 @@ def _worker(request: dict[str, Any], config: dict[str, Any], scratch: str, out: 
         sys.stdout.flush()
         sys.stderr.flush()
     os._exit(code)
+
+
+def _call(request: dict[str, Any]) -> None:
+    """Call `module:function` with the request's JSON payload; its JSON result is the only thing
+    written to stdout (whatever the callable prints goes to stderr)."""
+    module_name, _, function_name = request["target"].partition(":")
+    function = getattr(importlib.import_module(module_name), function_name)
+    result_out, sys.stdout = sys.stdout, sys.stderr
+    result = function(request["payload"])
+    sys.stdout = result_out
+    sys.stdout.write(json.dumps(result))
 
 
 def _spawn(request: dict[str, Any], config: dict[str, Any], scratch: str, out: int, err: int) -> int:
@@ -167,6 +182,8 @@ def main() -> None:
             _, status = os.waitpid(child, 0)
             os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    for module in config.get("preload", ()):
+        importlib.import_module(module)  # before the layers: a worker may not read the files again
     global _FILTER
     _FILTER = build_filter(network=config["network"]) if "seccomp" in config["layers"] else None
     # Everything alive now is the zygote's own and lives forever: keep it out of the collector's

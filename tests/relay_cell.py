@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import anyio
@@ -59,3 +60,32 @@ class RiskyCell(Cell):
     @tool(description="Pretend to run code.", risk="high")
     async def run(self, args: RiskyIn, ctx: CellContext) -> RiskyIn:
         return args
+
+
+class WhereOut(BaseModel):
+    pid: int
+    cwd: str
+    can_read_state: bool
+
+
+class WhereIn(BaseModel):
+    state_file: str
+
+
+class WhereCell(Cell):
+    """A high-risk tool that reports where it runs: the jail, never the gateway's process."""
+
+    namespace = "where"
+    version = "0.1.0"
+
+    @tool(description="Say which process runs this tool and whether it can read a given file.", risk="high")
+    async def am_i(self, args: WhereIn, ctx: CellContext) -> WhereOut:
+        try:
+            with open(args.state_file) as handle:
+                handle.read()
+            readable = True
+        except OSError:
+            readable = False
+        outcome = await ctx.call_tool("gateway.version", {})
+        assert outcome.is_error  # a jailed tool has no way back to the gateway
+        return WhereOut(pid=os.getpid(), cwd=os.getcwd(), can_read_state=readable)

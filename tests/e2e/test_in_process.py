@@ -91,7 +91,8 @@ async def test_a_tool_past_its_deadline_ends_with_a_clear_error(tmp_path: Path, 
 
 
 def test_high_risk_tools_are_refused_without_a_jail(tmp_path: Path, state_dir: Path) -> None:
-    file = write_config(tmp_path / "g.toml", state_dir, '\n[[cells]]\nmodule = "tests.relay_cell:RiskyCell"\n')
+    extra = '\n[jail]\nenabled = false\n\n[[cells]]\nmodule = "tests.relay_cell:RiskyCell"\n'
+    file = write_config(tmp_path / "g.toml", state_dir, extra)
     with pytest.raises(CellLoadError, match="high-risk tools \\(run\\)"):
         Gateway(load_config(file, {}))
 
