@@ -38,6 +38,7 @@ from mcp_gateway.stages.validate import ValidateStage
 from mcp_gateway.status_files import status_path, write_status
 from mcp_gateway.telemetry import tracer_of
 from mcp_gateway.tools import ToolEntry
+from mcp_gateway.upstream import Upstream
 
 MAX_CELL_CALL_DEPTH = 8
 logger = logging.getLogger(__name__)
@@ -67,6 +68,12 @@ class Gateway:
             entry for item in self._loaded for entry in tool_entries(item, separator, jail=jail_on)
         )
         self.hosts = [CellHost(item.cell, self, self.jail if item in risky else None) for item in self._loaded]
+        self.upstreams = [Upstream(item, config.jail, separator) for item in config.upstreams if item.enabled]
+        if self.upstreams and not config.jail.enabled:
+            raise CellLoadError("upstream MCP servers run only in the jail, and [jail] enabled = false")
+        clash = self.registry.namespaces() & {upstream.address for upstream in self.upstreams}
+        if clash:
+            raise CellLoadError(f"an upstream and a cell share the namespace {sorted(clash)[0]!r}")
         self.bus: Bus = bus or MemoryBus()
         self.ledger = BudgetLedger.in_state_dir(config.server.state_dir)
         # Loaded and tested now: a gateway whose policy does not load does not start (fail closed).
@@ -208,6 +215,10 @@ class Gateway:
             if self.jail is not None:
                 await self.jail.start()
                 stack.push_async_callback(self.jail.aclose)
+            for upstream in self.upstreams:
+                self.registry.extend(await upstream.start(stack))
+            self._all_entries = self.registry.all()
+            self._all_names = [entry.canonical for entry in self._all_entries]
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.ledger.run_flusher)
                 if self.dlp is not None:
@@ -219,6 +230,8 @@ class Gateway:
                     await tg.start(self.policy.watch, self._on_policy_event)
                 for host in self.hosts:
                     await tg.start(self.bus.serve, host.address, host.handle)
+                for upstream in self.upstreams:
+                    await tg.start(self.bus.serve, upstream.address, upstream.handle)
                 try:
                     yield self
                 finally:

@@ -28,6 +28,7 @@ from mcp_gateway.errors import ConfigError
 from mcp_gateway.identity.config import AuthConfig
 from mcp_gateway.jail_config import JailConfig
 from mcp_gateway.names import NAMESPACE_PATTERN, validate_separator
+from mcp_gateway.upstream_config import UpstreamConfig
 
 ENV_PREFIX = "MCP_GATEWAY_"
 ENV_CONFIG_FILE = "MCP_GATEWAY_CONFIG"
@@ -104,6 +105,7 @@ class Config(_Strict):
     dlp: DlpConfig = Field(default_factory=DlpConfig)
     jail: JailConfig = Field(default_factory=JailConfig)
     cells: list[CellConfig] = Field(default_factory=_default_cells)
+    upstreams: list[UpstreamConfig] = Field(default_factory=list)
     source: str = Field(default=EMBEDDED, exclude=True)
     """Where this configuration was read from, for error messages."""
 

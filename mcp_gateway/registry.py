@@ -1,7 +1,8 @@
 """The registry: which tools exist, under which names, served by which host.
 
 Cells are loaded from configuration by import path; the gateway never imports a cell by name.
-The registry is built once at start-up and is immutable afterwards, so lookups need no lock.
+The registry is complete before the gateway serves (cells at construction, upstreams as they
+come up at start) and is not changed afterwards, so lookups need no lock.
 """
 
 from __future__ import annotations
@@ -34,12 +35,19 @@ class Registry:
     def __init__(self, tools: Iterable[ToolEntry]) -> None:
         self._by_canonical: dict[str, ToolEntry] = {}
         self._by_wire: dict[str, ToolEntry] = {}
+        self.extend(tools)
+
+    def extend(self, tools: Iterable[ToolEntry]) -> None:
+        """Add tools (an upstream's, once it has listed them at start-up, before serving)."""
         for entry in tools:
             for index, key in ((self._by_canonical, entry.canonical), (self._by_wire, entry.wire)):
                 if key in index:
                     raise CellLoadError(f"two tools are named {key!r}")
                 index[key] = entry
         validate_fallbacks(self._by_canonical)
+
+    def namespaces(self) -> set[str]:
+        return {entry.namespace for entry in self._by_canonical.values()}
 
     def by_wire(self, name: str) -> ToolEntry | None:
         return self._by_wire.get(name)

@@ -99,7 +99,14 @@ class GatewayServer:
         self, ctx: ServerRequestContext[Any, Any], params: t.PaginatedRequestParams | None
     ) -> t.ListToolsResult:
         principal = self._resolve_principal(transport_of(ctx), ctx.request)
-        return t.ListToolsResult(tools=[self._wire_tools[entry.canonical] for entry in self._visible(principal)])
+        return t.ListToolsResult(tools=[self._wire_tool(entry) for entry in self._visible(principal)])
+
+    def _wire_tool(self, entry: ToolEntry) -> t.Tool:
+        # Built once per tool; an upstream's tools join the registry at start, after this server.
+        wire = self._wire_tools.get(entry.canonical)
+        if wire is None:
+            wire = self._wire_tools[entry.canonical] = wire_tool(entry)
+        return wire
 
     async def _call_tool(
         self, ctx: ServerRequestContext[Any, Any], params: t.CallToolRequestParams

@@ -10,6 +10,8 @@ import shutil
 import signal
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final
@@ -58,41 +60,58 @@ def _kill_group(process: Process) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-async def run(argv: list[str], profile: Profile, *, stdin: bytes = b"") -> JailResult:
-    """Run `argv` (argv[0] an absolute path) in a jail made to `profile`."""
+def _check_layers(profile: Profile) -> None:
     unavailable = host.missing(profile.layers)
     if unavailable:
         reasons = "; ".join(f"{layer}: {why}" for layer, why in unavailable.items())
         raise LayerUnavailable(f"the jail cannot apply required layers ({reasons})")
+
+
+@contextmanager
+def jailed_command(argv: list[str], profile: Profile) -> Iterator[list[str]]:
+    """The command line that runs `argv` in a jail made to `profile`, for whoever starts it with
+    an empty environment (for a long-lived process: an upstream MCP server over stdio). The
+    scratch dir and the process-limit cgroup live as long as the `with` block; leaving it kills
+    whatever is left in the cgroup."""
+    _check_layers(profile)
     scratch = tempfile.mkdtemp(prefix="jail-")
     group = cgroup.create(profile.processes) if "pids" in profile.layers else None
-    out: list[bytes] = []
-    err: list[bytes] = []
-    cut: list[bool] = []
-    timed_out = False
     try:
-        command = [*LAUNCHER, _config(argv, profile, scratch, group)]
-        process = await anyio.open_process(command, env={}, start_new_session=True)
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(_read_capped, process.stdout, profile.output_bytes, out, cut)
-                tg.start_soon(_read_capped, process.stderr, profile.output_bytes, err, cut)
-                if process.stdin is not None:
-                    await process.stdin.send(stdin) if stdin else None
-                    await process.stdin.aclose()
-                with anyio.move_on_after(profile.wall_seconds) as scope:
-                    await process.wait()
-                if scope.cancelled_caught:
-                    timed_out = True
-                    _kill_group(process)
-        finally:
-            _kill_group(process)
-            with anyio.CancelScope(shield=True):
-                await process.wait()
+        yield [*LAUNCHER, _config(argv, profile, scratch, group)]
     finally:
         if group is not None:
             cgroup.destroy(group)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+async def run(argv: list[str], profile: Profile, *, stdin: bytes = b"") -> JailResult:
+    """Run `argv` (argv[0] an absolute path) in a jail made to `profile`."""
+    with jailed_command(argv, profile) as command:
+        return await _run(command, profile, stdin)
+
+
+async def _run(command: list[str], profile: Profile, stdin: bytes) -> JailResult:
+    out: list[bytes] = []
+    err: list[bytes] = []
+    cut: list[bool] = []
+    timed_out = False
+    process = await anyio.open_process(command, env={}, start_new_session=True)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_read_capped, process.stdout, profile.output_bytes, out, cut)
+            tg.start_soon(_read_capped, process.stderr, profile.output_bytes, err, cut)
+            if process.stdin is not None:
+                await process.stdin.send(stdin) if stdin else None
+                await process.stdin.aclose()
+            with anyio.move_on_after(profile.wall_seconds) as scope:
+                await process.wait()
+            if scope.cancelled_caught:
+                timed_out = True
+                _kill_group(process)
+    finally:
+        _kill_group(process)
+        with anyio.CancelScope(shield=True):
+            await process.wait()
     code = process.returncode if process.returncode is not None else -1
     if code == SETUP_FAILED and b"".join(err).startswith(b"jail: "):
         raise SandboxError(b"".join(err).decode(errors="replace").strip())

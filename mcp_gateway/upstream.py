@@ -1,0 +1,118 @@
+"""Third-party MCP servers as cells: launched in the jail, listed under their own namespace,
+called through the same pipeline as any cell.
+
+`[[upstreams]]` names a stdio MCP server (an argv list, an environment of its own, extra paths
+it may read). At start the gateway launches it inside the jail (no network, the system
+read-only, nothing of the gateway's environment, state or secrets), lists its tools under the
+upstream's name (`time.get_current_time`) and serves them on the bus; a call is the SDK
+client's `tools/call` on that server, after identity, budget, authz, validation and DLP.
+An upstream's tools count as high-risk.
+
+Left for later (see the issue): pinning tool definitions and quarantining changed ones, restart
+with backoff after a crash, a network allow-list.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from dataclasses import replace
+from typing import Any
+
+from mcp import Client, StdioServerParameters
+
+from mcp_gateway.bus.base import BusReply, BusRequest
+from mcp_gateway.errors import CellLoadError, InvalidArguments
+from mcp_gateway.jail_config import JailConfig
+from mcp_gateway.names import is_canonical, wire_name
+from mcp_gateway.pipeline import ToolResult
+from mcp_gateway.tools import ToolEntry
+from mcp_gateway.upstream_config import UpstreamConfig
+from sandbox.errors import SandboxError
+from sandbox.runner import jailed_command
+
+logger = logging.getLogger(__name__)
+
+
+def _arguments_object(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    # The upstream validates against its own schema; the gateway only insists on an object.
+    if not isinstance(arguments, Mapping):
+        raise InvalidArguments("arguments must be an object")
+    return dict(arguments)
+
+
+class Upstream:
+    def __init__(self, config: UpstreamConfig, jail: JailConfig, separator: str) -> None:
+        self.config, self._jail, self._separator = config, jail, separator
+        self._client: Client | None = None
+
+    @property
+    def address(self) -> str:
+        return self.config.name
+
+    def _argv(self) -> list[str]:
+        program = self.config.command[0]
+        found = program if program.startswith("/") else shutil.which(program)
+        if found is None:
+            raise CellLoadError(f"upstream {self.config.name!r}: {program!r} is not on PATH")
+        return [found, *self.config.command[1:]]
+
+    async def start(self, stack: AsyncExitStack) -> list[ToolEntry]:
+        """Launch the server in the jail and list its tools (the stack closes it all)."""
+        base = self._jail.profile()
+        profile = replace(
+            base,
+            read_only=(*base.read_only, *self.config.read_only),
+            env=(*base.env, *sorted(self.config.env.items())),
+            cpu_seconds=24 * 3600,  # a long-lived server: the CPU limit is for calls, not for it
+        )
+        try:
+            command = stack.enter_context(jailed_command(self._argv(), profile))
+        except SandboxError as exc:
+            raise CellLoadError(f"upstream {self.config.name!r} cannot be jailed: {exc}") from exc
+        params = StdioServerParameters(command=command[0], args=command[1:], env={})
+        try:
+            self._client = await stack.enter_async_context(Client(params, read_timeout_seconds=self.config.timeout))
+            listed = await self._client.list_tools()
+        except Exception as exc:  # whatever the server did, it did not come up: say so, stop start-up
+            raise CellLoadError(f"upstream {self.config.name!r} did not start: {type(exc).__name__}: {exc}") from exc
+        return self._entries(listed.tools)
+
+    def _entries(self, tools: list[Any]) -> list[ToolEntry]:
+        entries = []
+        for tool in tools:
+            canonical = f"{self.config.name}.{tool.name}"
+            if not is_canonical(canonical):
+                logger.warning("upstream %s: tool name %r is not usable; skipped", self.config.name, tool.name)
+                continue
+            entries.append(
+                ToolEntry(
+                    canonical=canonical,
+                    wire=wire_name(canonical, self._separator),
+                    description=tool.description or "",
+                    input_schema=tool.input_schema,
+                    output_schema=tool.output_schema,
+                    risk="high",
+                    cost=1,
+                    version=f"upstream:{self.config.name}",
+                    address=self.config.name,
+                    validate=_arguments_object,
+                    timeout=self.config.timeout,
+                )
+            )
+        return entries
+
+    async def handle(self, request: BusRequest) -> BusReply:
+        if self._client is None:
+            return BusReply(ToolResult.error(f"upstream {self.config.name!r} is not running"))
+        name = request.tool.partition(".")[2]
+        try:
+            result = await self._client.call_tool(name, dict(request.arguments))
+        except Exception as exc:  # the upstream's failure is the caller's error result, never a crash
+            logger.warning("upstream %s: %s failed: %s", self.config.name, name, exc)
+            return BusReply(ToolResult.error(f"upstream {self.config.name!r} failed on {name}: {type(exc).__name__}"))
+        return BusReply(
+            ToolResult(content=list(result.content), structured=result.structured_content, is_error=result.is_error)
+        )

@@ -1,0 +1,21 @@
+"""The `[[upstreams]]` entries of gateway.toml: third-party MCP servers run in the jail."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mcp_gateway.names import NAMESPACE_PATTERN
+
+
+class UpstreamConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=f"^{NAMESPACE_PATTERN}$")
+    """The namespace its tools are served under."""
+    command: list[str] = Field(min_length=1)
+    env: dict[str, str] = Field(default_factory=dict)
+    """The server's whole environment (besides PATH, LANG, HOME and TMPDIR): nothing else leaks in."""
+    read_only: list[str] = Field(default_factory=list)
+    """Extra paths the server may read (its own installation, for instance)."""
+    timeout: float = Field(default=30.0, gt=0, le=3600)
+    enabled: bool = True
