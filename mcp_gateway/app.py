@@ -25,6 +25,7 @@ from mcp_gateway.file_watch import ReloadEvent
 from mcp_gateway.identity.verifier import principal_from_user
 from mcp_gateway.jailed_tools import JailedTools
 from mcp_gateway.names import split_canonical
+from mcp_gateway.pins import PinStore
 from mcp_gateway.pipeline import Next, Stage, ToolCall, compose
 from mcp_gateway.registry import Registry, load_cells, tool_entries
 from mcp_gateway.sdk import CallOutcome, Principal, ToolInfo
@@ -68,7 +69,8 @@ class Gateway:
             entry for item in self._loaded for entry in tool_entries(item, separator, jail=jail_on)
         )
         self.hosts = [CellHost(item.cell, self, self.jail if item in risky else None) for item in self._loaded]
-        self.upstreams = [Upstream(item, config.jail, separator) for item in config.upstreams if item.enabled]
+        pins = PinStore(config.server.state_dir)
+        self.upstreams = [Upstream(item, config.jail, separator, pins) for item in config.upstreams if item.enabled]
         if self.upstreams and not config.jail.enabled:
             raise CellLoadError("upstream MCP servers run only in the jail, and [jail] enabled = false")
         clash = self.registry.namespaces() & {upstream.address for upstream in self.upstreams}

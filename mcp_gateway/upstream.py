@@ -8,8 +8,8 @@ upstream's name (`time.get_current_time`) and serves them on the bus; a call is 
 client's `tools/call` on that server, after identity, budget, authz, validation and DLP.
 An upstream's tools count as high-risk.
 
-Left for later (see the issue): pinning tool definitions and quarantining changed ones, restart
-with backoff after a crash, a network allow-list.
+Tool definitions are pinned on first sight and a changed one is quarantined (pins.py). Left for
+later: restart with backoff after a crash, a network allow-list, noticing changes while running.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from mcp_gateway.bus.base import BusReply, BusRequest
 from mcp_gateway.errors import CellLoadError, InvalidArguments
 from mcp_gateway.jail_config import JailConfig
 from mcp_gateway.names import is_canonical, wire_name
+from mcp_gateway.pins import PinStore, definition_hashes
 from mcp_gateway.pipeline import ToolResult
 from mcp_gateway.tools import ToolEntry
 from mcp_gateway.upstream_config import UpstreamConfig
@@ -44,9 +45,11 @@ def _arguments_object(arguments: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Upstream:
-    def __init__(self, config: UpstreamConfig, jail: JailConfig, separator: str) -> None:
-        self.config, self._jail, self._separator = config, jail, separator
+    def __init__(self, config: UpstreamConfig, jail: JailConfig, separator: str, pins: PinStore) -> None:
+        self.config, self._jail, self._separator, self._pins = config, jail, separator, pins
         self._client: Client | None = None
+        self._served: set[str] = set()
+        self.quarantined: list[str] = []
 
     @property
     def address(self) -> str:
@@ -87,6 +90,17 @@ class Upstream:
             if not is_canonical(canonical):
                 logger.warning("upstream %s: tool name %r is not usable; skipped", self.config.name, tool.name)
                 continue
+            hashes = definition_hashes(tool.description or "", tool.input_schema, tool.output_schema)
+            if self._pins.check(canonical, hashes) == "quarantined":
+                logger.warning(
+                    "upstream tool %s changed its definition since it was pinned: quarantined until "
+                    "`mcp-gateway surface approve %s`",
+                    canonical,
+                    canonical,
+                )
+                self.quarantined.append(canonical)
+                continue
+            self._served.add(tool.name)
             entries.append(
                 ToolEntry(
                     canonical=canonical,
@@ -108,6 +122,8 @@ class Upstream:
         if self._client is None:
             return BusReply(ToolResult.error(f"upstream {self.config.name!r} is not running"))
         name = request.tool.partition(".")[2]
+        if name not in self._served:  # quarantined (or never listed): refused like a missing tool
+            return BusReply(ToolResult.error(f"Unknown tool: {request.tool}"))
         try:
             result = await self._client.call_tool(name, dict(request.arguments))
         except Exception as exc:  # the upstream's failure is the caller's error result, never a crash

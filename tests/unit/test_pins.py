@@ -1,0 +1,37 @@
+"""Pinned upstream tool definitions: first sight pins, a match is trusted, a change waits for approval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mcp_gateway.errors import GatewayError
+from mcp_gateway.pins import PinStore, definition_hashes
+
+SCHEMA = {"type": "object", "properties": {"a": {"type": "string"}}}
+
+
+def test_pin_trust_quarantine_approve(tmp_path: Path) -> None:
+    store = PinStore(tmp_path)
+    first = definition_hashes("Do a thing.", SCHEMA, None)
+    assert store.check("up.tool", first) == "pinned"
+    assert PinStore(tmp_path).check("up.tool", first) == "trusted"  # kept on disk
+    # Key order in a schema is not a change; a wider schema or another description is.
+    assert store.check("up.tool", definition_hashes("Do a thing.", dict(reversed(SCHEMA.items())), None)) == "trusted"
+    wider = {**SCHEMA, "required": ["a"]}
+    assert store.check("up.tool", definition_hashes("Do a thing.", wider, None)) == "quarantined"
+    assert list(PinStore(tmp_path).pending()) == ["up.tool"]
+    PinStore(tmp_path).approve("up.tool")
+    assert PinStore(tmp_path).check("up.tool", definition_hashes("Do a thing.", wider, None)) == "trusted"
+    with pytest.raises(KeyError):
+        PinStore(tmp_path).approve("up.tool")
+
+
+def test_a_corrupt_pin_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "upstream_pins.json").write_text("{not json")
+    with pytest.raises(GatewayError, match="cannot be read as a pin file"):
+        PinStore(tmp_path)
+    (tmp_path / "upstream_pins.json").write_text("[]")
+    with pytest.raises(GatewayError, match="is not a pin file"):
+        PinStore(tmp_path)
