@@ -19,6 +19,7 @@ from mcp_gateway.config import Config
 from mcp_gateway.dlp.runtime import DlpRuntime
 from mcp_gateway.errors import GatewayError
 from mcp_gateway.identity.config import tokens_path
+from mcp_gateway.pins import PinStore
 from mcp_gateway.status_files import read_status, status_path
 from sandbox import host as jail_host
 
@@ -139,7 +140,34 @@ def check_jail(config: Config) -> Iterable[Check]:
         )
 
 
-CHECKS: list[CheckFn] = [check_config, check_state_dir, check_cells, check_auth, check_policy, check_dlp, check_jail]
+def check_upstreams(config: Config) -> Iterable[Check]:
+    """Upstream tools whose definitions changed since pinned, waiting for `surface approve`."""
+    if not config.upstreams:
+        return
+    try:
+        pending = PinStore(config.server.state_dir).pending()
+    except GatewayError as exc:
+        yield Check("upstream pins", "fail", str(exc))
+        return
+    if pending:
+        names = ", ".join(sorted(pending))
+        yield Check(
+            "upstream pins", "warn", f"quarantined until approved (mcp-gateway surface approve): {names}", pending
+        )
+    else:
+        yield Check("upstream pins", "ok", f"{len(config.upstreams)} upstream(s), no changed tool definition")
+
+
+CHECKS: list[CheckFn] = [
+    check_config,
+    check_state_dir,
+    check_cells,
+    check_auth,
+    check_policy,
+    check_dlp,
+    check_jail,
+    check_upstreams,
+]
 
 
 def run_checks(config: Config, checks: Iterable[CheckFn] = CHECKS) -> list[Check]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mcp_gateway.config import load_config
 from mcp_gateway.doctor import run_checks
+from mcp_gateway.pins import PinStore, definition_hashes
 from tests.support import write_config
 
 
@@ -71,3 +72,14 @@ def test_doctor_reports_the_jail_layers(tmp_path: Path) -> None:
     assert check.data is not None and check.data["landlock_abi"] >= 1
     assert set(check.data["layers"]) == {"rlimits", "pids", "userns", "netns", "pidns", "landlock", "seccomp"}
     assert check.status == ("ok" if all(v is None for v in check.data["layers"].values()) else "warn")
+
+
+def test_doctor_lists_quarantined_upstream_tools(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    store = PinStore(state)
+    store.check("up.tool", definition_hashes("old", {}, None))
+    store.check("up.tool", definition_hashes("new", {}, None))
+    extra = '\n[[upstreams]]\nname = "up"\ncommand = ["/bin/true"]\n'
+    config = load_config(write_config(tmp_path / "g.toml", state, extra), {})
+    (check,) = [check for check in run_checks(config) if check.name == "upstream pins"]
+    assert check.status == "warn" and "up.tool" in check.detail
