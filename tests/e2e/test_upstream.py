@@ -11,6 +11,7 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
+from mcp_gateway.app import Gateway
 from mcp_gateway.config import load_config
 from mcp_gateway.errors import CellLoadError
 from mcp_gateway.testing import gateway_client
@@ -59,8 +60,6 @@ async def test_an_upstream_that_cannot_start_stops_the_gateway(tmp_path: Path, s
 
 
 def test_an_upstream_cannot_take_a_cells_namespace(tmp_path: Path, state_dir: Path) -> None:
-    from mcp_gateway.app import Gateway
-
     clash = '\n[[upstreams]]\nname = "notes"\ncommand = ["/bin/true"]\n'
     with pytest.raises(CellLoadError, match="share the namespace 'notes'"):
         Gateway(load_config(write_config(tmp_path / "g.toml", state_dir, clash), {}))
