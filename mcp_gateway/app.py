@@ -217,24 +217,28 @@ class Gateway:
             if self.jail is not None:
                 await self.jail.start()
                 stack.push_async_callback(self.jail.aclose)
-            for upstream in self.upstreams:
-                self.registry.extend(await upstream.start(stack))
-            self._all_entries = self.registry.all()
-            self._all_names = [entry.canonical for entry in self._all_entries]
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(self.ledger.run_flusher)
-                if self.dlp is not None:
-                    tg.start_soon(self._load_dlp)
-                    if self.dlp.watchable:
-                        await tg.start(self.dlp.watch, self._on_dlp_event)
-                if self.policy is not None:
-                    self._record_policy_status()
-                    await tg.start(self.policy.watch, self._on_policy_event)
-                for host in self.hosts:
-                    await tg.start(self.bus.serve, host.address, host.handle)
-                for upstream in self.upstreams:
-                    await tg.start(self.bus.serve, upstream.address, upstream.handle)
-                try:
-                    yield self
-                finally:
-                    tg.cancel_scope.cancel()
+
+            try:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self.ledger.run_flusher)
+                    if self.dlp is not None:
+                        tg.start_soon(self._load_dlp)
+                        if self.dlp.watchable:
+                            await tg.start(self.dlp.watch, self._on_dlp_event)
+                    if self.policy is not None:
+                        self._record_policy_status()
+                        await tg.start(self.policy.watch, self._on_policy_event)
+                    for host in self.hosts:
+                        await tg.start(self.bus.serve, host.address, host.handle)
+                    for upstream in self.upstreams:
+                        self.registry.extend(await tg.start(upstream.supervise))
+                        await tg.start(self.bus.serve, upstream.address, upstream.handle)
+                    self._all_entries = self.registry.all()
+                    self._all_names = [entry.canonical for entry in self._all_entries]
+                    try:
+                        yield self
+                    finally:
+                        tg.cancel_scope.cancel()
+            except* CellLoadError as failed:
+                # An upstream that does not come up fails start-up as itself, not wrapped in a group.
+                raise failed.exceptions[0] from None

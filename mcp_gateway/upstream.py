@@ -8,8 +8,10 @@ upstream's name (`time.get_current_time`) and serves them on the bus; a call is 
 client's `tools/call` on that server, after identity, budget, authz, validation and DLP.
 An upstream's tools count as high-risk.
 
-Tool definitions are pinned on first sight and a changed one is quarantined (pins.py). Left for
-later: restart with backoff after a crash, a network allow-list, noticing changes while running.
+Tool definitions are pinned on first sight and a changed one is quarantined (pins.py). A server
+that crashes, or whose call outlives its timeout, is killed and restarted with backoff, its calls
+failing cleanly meanwhile. Left for later: a network allow-list; a definition that changes at a
+restart is refused at once but stays listed until the gateway restarts.
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ from contextlib import AsyncExitStack
 from dataclasses import replace
 from typing import Any
 
+import anyio
+from anyio.abc import TaskStatus
 from mcp import Client, StdioServerParameters
+from mcp.shared.exceptions import MCPError
+from mcp.types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
 from mcp_gateway.bus.base import BusReply, BusRequest
 from mcp_gateway.errors import CellLoadError, InvalidArguments
@@ -35,6 +41,8 @@ from sandbox.errors import SandboxError
 from sandbox.runner import jailed_command
 
 logger = logging.getLogger(__name__)
+RESTART_FIRST_DELAY = 1.0
+RESTART_MAX_DELAY = 30.0
 
 
 def _arguments_object(arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,6 +57,7 @@ class Upstream:
         self.config, self._jail, self._separator, self._pins = config, jail, separator, pins
         self._client: Client | None = None
         self._served: set[str] = set()
+        self._stopped = anyio.Event()
         self.quarantined: list[str] = []
 
     @property
@@ -62,8 +71,8 @@ class Upstream:
             raise CellLoadError(f"upstream {self.config.name!r}: {program!r} is not on PATH")
         return [found, *self.config.command[1:]]
 
-    async def start(self, stack: AsyncExitStack) -> list[ToolEntry]:
-        """Launch the server in the jail and list its tools (the stack closes it all)."""
+    async def _incarnate(self, stack: AsyncExitStack) -> list[ToolEntry]:
+        """Launch the server in the jail and list its tools (closing the stack ends it all)."""
         base = self._jail.profile()
         profile = replace(
             base,
@@ -77,11 +86,41 @@ class Upstream:
             raise CellLoadError(f"upstream {self.config.name!r} cannot be jailed: {exc}") from exc
         params = StdioServerParameters(command=command[0], args=command[1:], env={})
         try:
-            self._client = await stack.enter_async_context(Client(params, read_timeout_seconds=self.config.timeout))
-            listed = await self._client.list_tools()
-        except Exception as exc:  # whatever the server did, it did not come up: say so, stop start-up
+            client = await stack.enter_async_context(Client(params, read_timeout_seconds=self.config.timeout))
+            listed = await client.list_tools()
+        except Exception as exc:  # whatever the server did, it did not come up: say so
             raise CellLoadError(f"upstream {self.config.name!r} did not start: {type(exc).__name__}: {exc}") from exc
-        return self._entries(listed.tools)
+        self._served = set()
+        entries = self._entries(listed.tools)
+        self._client = client
+        return entries
+
+    async def supervise(self, *, task_status: TaskStatus[list[ToolEntry]] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Run the server until cancelled. The first start must succeed (its tools are reported
+        to `start()`'s caller); after that, a server that crashed or hung is restarted with
+        backoff (1 s, doubling, at most 30 s) while its calls fail cleanly."""
+        delay, first = RESTART_FIRST_DELAY, True
+        while True:
+            self._stopped = anyio.Event()
+            try:
+                async with AsyncExitStack() as stack:
+                    entries = await self._incarnate(stack)
+                    if first:
+                        task_status.started(entries)
+                        first = False
+                    else:
+                        logger.info("upstream %s restarted", self.config.name)
+                    delay = RESTART_FIRST_DELAY
+                    await self._stopped.wait()
+            except CellLoadError as exc:
+                if first:
+                    raise
+                logger.warning("%s; retrying in %.0f s", exc, delay)
+            finally:
+                self._client = None
+            if not first:
+                await anyio.sleep(delay)
+                delay = min(delay * 2, RESTART_MAX_DELAY)
 
     def _entries(self, tools: list[Any]) -> list[ToolEntry]:
         entries = []
@@ -119,16 +158,27 @@ class Upstream:
         return entries
 
     async def handle(self, request: BusRequest) -> BusReply:
-        if self._client is None:
-            return BusReply(ToolResult.error(f"upstream {self.config.name!r} is not running"))
+        client = self._client
+        if client is None:
+            return BusReply(ToolResult.error(f"upstream {self.config.name!r} is restarting; try again shortly"))
         name = request.tool.partition(".")[2]
         if name not in self._served:  # quarantined (or never listed): refused like a missing tool
             return BusReply(ToolResult.error(f"Unknown tool: {request.tool}"))
         try:
-            result = await self._client.call_tool(name, dict(request.arguments))
-        except Exception as exc:  # the upstream's failure is the caller's error result, never a crash
-            logger.warning("upstream %s: %s failed: %s", self.config.name, name, exc)
-            return BusReply(ToolResult.error(f"upstream {self.config.name!r} failed on {name}: {type(exc).__name__}"))
+            result = await client.call_tool(name, dict(request.arguments))
+        except MCPError as exc:
+            if exc.code in (REQUEST_TIMEOUT, CONNECTION_CLOSED):
+                self._end_incarnation(f"{name} {'timed out' if exc.code == REQUEST_TIMEOUT else 'lost the server'}")
+            return BusReply(ToolResult.error(f"upstream {self.config.name!r} failed on {name}: {exc.message}"))
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream, OSError) as exc:
+            self._end_incarnation(f"{name}: {type(exc).__name__}")
+            return BusReply(ToolResult.error(f"upstream {self.config.name!r} stopped during {name}; it is restarting"))
         return BusReply(
             ToolResult(content=list(result.content), structured=result.structured_content, is_error=result.is_error)
         )
+
+    def _end_incarnation(self, why: str) -> None:
+        """A hung or dead server is killed (its jail torn down) and restarted by `supervise`."""
+        logger.warning("upstream %s: %s; killing and restarting it", self.config.name, why)
+        self._client = None
+        self._stopped.set()
