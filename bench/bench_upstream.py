@@ -15,16 +15,14 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import anyio
 from mcp import Client, StdioServerParameters
 
+from bench.bench_gateway import timed_calls
 from bench.servers import ROOT, environment
 from bench.stats import percentile
-
-ARGUMENTS = {"text": "hello world"}
 
 
 def gateway_config(directory: Path) -> Path:
@@ -40,14 +38,8 @@ def gateway_config(directory: Path) -> Path:
 
 
 async def timed(client: Client, tool: str, calls: int) -> list[float]:
-    out = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        result = await client.call_tool(tool, ARGUMENTS)
-        out.append(time.perf_counter() - start)
-        if result.is_error:
-            raise RuntimeError(f"{tool} failed: {result.content}")
-    return out
+    samples, _ = await timed_calls(client, tool, calls)
+    return samples
 
 
 async def main_async(calls: int, rounds: int) -> None:
