@@ -7,9 +7,11 @@ import functools
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from sandbox import cgroup, landlock
+from sandbox.errors import LayerUnavailable
 from sandbox.profile import ALL_LAYERS, Layer
 
 _USERNS_PROBE = (
@@ -39,10 +41,18 @@ def landlock_abi() -> int:
     return landlock.abi_version()
 
 
-def missing(layers: tuple[Layer, ...]) -> dict[Layer, str]:
-    """The required layers this host cannot apply, with why."""
-    found = available()
-    return {layer: reason for layer in layers if (reason := found.get(layer)) is not None}
+def missing(layers: tuple[Layer, ...], found: Mapping[Layer, str | None] | None = None) -> dict[Layer, str]:
+    """The required layers this host (or the `found` report of another) cannot apply, with why."""
+    report = available() if found is None else found
+    return {layer: reason for layer in layers if (reason := report.get(layer)) is not None}
+
+
+def require(layers: tuple[Layer, ...], found: Mapping[Layer, str | None] | None = None) -> None:
+    """Fail closed: raise `LayerUnavailable` naming each required layer that cannot be applied."""
+    unavailable = missing(layers, found)
+    if unavailable:
+        reasons = "; ".join(f"{layer}: {why}" for layer, why in unavailable.items())
+        raise LayerUnavailable(f"the jail cannot apply required layers ({reasons})")
 
 
 def describe() -> dict[str, Any]:

@@ -22,7 +22,7 @@ from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 from sandbox import cgroup, host
-from sandbox.errors import LayerUnavailable, SandboxError
+from sandbox.errors import SandboxError
 from sandbox.profile import Profile
 from sandbox.runner import JailResult
 
@@ -40,10 +40,7 @@ class Zygote:
         self._lock = anyio.Lock()
 
     async def start(self) -> None:
-        unavailable = host.missing(self.profile.layers)
-        if unavailable:
-            reasons = "; ".join(f"{layer}: {why}" for layer, why in unavailable.items())
-            raise LayerUnavailable(f"the jail cannot apply required layers ({reasons})")
+        host.require(self.profile.layers)
         if "pids" in self.profile.layers:
             self._group = cgroup.create(self.profile.processes)
         settings = asdict(self.profile)

@@ -20,7 +20,7 @@ import anyio
 from anyio.abc import ByteReceiveStream, Process
 
 from sandbox import cgroup, host
-from sandbox.errors import LayerUnavailable, SandboxError
+from sandbox.errors import SandboxError
 from sandbox.launcher import SETUP_FAILED
 from sandbox.profile import Profile
 
@@ -60,20 +60,13 @@ def _kill_group(process: Process) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def _check_layers(profile: Profile) -> None:
-    unavailable = host.missing(profile.layers)
-    if unavailable:
-        reasons = "; ".join(f"{layer}: {why}" for layer, why in unavailable.items())
-        raise LayerUnavailable(f"the jail cannot apply required layers ({reasons})")
-
-
 @contextmanager
 def jailed_command(argv: list[str], profile: Profile) -> Iterator[list[str]]:
     """The command line that runs `argv` in a jail made to `profile`, for whoever starts it with
     an empty environment (for a long-lived process: an upstream MCP server over stdio). The
     scratch dir and the process-limit cgroup live as long as the `with` block; leaving it kills
     whatever is left in the cgroup."""
-    _check_layers(profile)
+    host.require(profile.layers)
     scratch = tempfile.mkdtemp(prefix="jail-")
     group = cgroup.create(profile.processes) if "pids" in profile.layers else None
     try:
