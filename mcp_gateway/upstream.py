@@ -38,6 +38,7 @@ from mcp_gateway.pipeline import ToolResult
 from mcp_gateway.tools import ToolEntry
 from mcp_gateway.upstream_config import UpstreamConfig
 from sandbox.errors import SandboxError
+from sandbox.profile import Profile
 from sandbox.runner import jailed_command
 
 logger = logging.getLogger(__name__)
@@ -71,15 +72,22 @@ class Upstream:
             raise CellLoadError(f"upstream {self.config.name!r}: {program!r} is not on PATH")
         return [found, *self.config.command[1:]]
 
-    async def _incarnate(self, stack: AsyncExitStack) -> list[ToolEntry]:
-        """Launch the server in the jail and list its tools (closing the stack ends it all)."""
-        base = self._jail.profile()
-        profile = replace(
+    def profile(self) -> Profile:
+        """`[jail]`'s profile, with this server's paths, environment and overrides."""
+        base, own = self._jail.profile(), self.config
+        return replace(
             base,
-            read_only=(*base.read_only, *self.config.read_only),
-            env=(*base.env, *sorted(self.config.env.items())),
+            layers=own.layers if own.layers is not None else base.layers,
+            address_space_bytes=(own.address_space_mb << 20) if own.address_space_mb else base.address_space_bytes,
+            processes=own.processes or base.processes,
+            read_only=(*base.read_only, *own.read_only),
+            env=(*base.env, *sorted(own.env.items())),
             cpu_seconds=24 * 3600,  # a long-lived server: the CPU limit is for calls, not for it
         )
+
+    async def _incarnate(self, stack: AsyncExitStack) -> list[ToolEntry]:
+        """Launch the server in the jail and list its tools (closing the stack ends it all)."""
+        profile = self.profile()
         try:
             command = stack.enter_context(jailed_command(self._argv(), profile))
         except SandboxError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_gateway.names import NAMESPACE_PATTERN
+from sandbox.profile import Layer
 
 
 class UpstreamConfig(BaseModel):
@@ -19,3 +20,7 @@ class UpstreamConfig(BaseModel):
     """Extra paths the server may read (its own installation, for instance)."""
     timeout: float = Field(default=30.0, gt=0, le=3600)
     enabled: bool = True
+    layers: tuple[Layer, ...] | None = None
+    """This server's required jail layers (default: `[jail] layers`)."""
+    address_space_mb: int | None = Field(default=None, ge=64)
+    processes: int | None = Field(default=None, ge=2)

@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 
 from mcp_gateway.errors import GatewayError
+from mcp_gateway.jail_config import JailConfig
 from mcp_gateway.pins import PinStore, definition_hashes
+from mcp_gateway.upstream import Upstream
+from mcp_gateway.upstream_config import UpstreamConfig
 
 SCHEMA = {"type": "object", "properties": {"a": {"type": "string"}}}
 
@@ -35,3 +38,14 @@ def test_a_corrupt_pin_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "upstream_pins.json").write_text("[]")
     with pytest.raises(GatewayError, match="is not a pin file"):
         PinStore(tmp_path)
+
+
+def test_an_upstream_profile_takes_its_own_overrides(tmp_path: Path) -> None:
+    config = UpstreamConfig(
+        name="up", command=["/bin/true"], env={"TZ": "UTC"}, read_only=["/opt/up"], layers=("seccomp",), processes=4
+    )
+    profile = Upstream(config, JailConfig(), "__", PinStore(tmp_path)).profile()
+    assert profile.layers == ("seccomp",) and profile.processes == 4
+    assert "/opt/up" in profile.read_only and ("TZ", "UTC") in profile.env
+    default = Upstream(UpstreamConfig(name="up", command=["/bin/true"]), JailConfig(), "__", PinStore(tmp_path))
+    assert default.profile().layers == JailConfig().layers
