@@ -42,6 +42,15 @@ from mcp_gateway.tools import ToolEntry
 from mcp_gateway.upstream import Upstream
 
 MAX_CELL_CALL_DEPTH = 8
+
+
+def _first_leaf(group: BaseExceptionGroup[CellLoadError]) -> BaseException:
+    first: BaseException = group
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    return first
+
+
 logger = logging.getLogger(__name__)
 
 
@@ -240,5 +249,5 @@ class Gateway:
                     finally:
                         tg.cancel_scope.cancel()
             except* CellLoadError as failed:
-                # An upstream that does not come up fails start-up as itself, not wrapped in a group.
-                raise failed.exceptions[0] from None
+                # An upstream that does not come up fails start-up as itself, not wrapped in groups.
+                raise _first_leaf(failed) from None

@@ -16,16 +16,18 @@ restart is refused at once but stays listed until the gateway restarts.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import shutil
+import signal
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from typing import Any
 
 import anyio
-from anyio.abc import TaskStatus
-from mcp import Client, StdioServerParameters
+from anyio.abc import Process, TaskStatus
 from mcp.shared.exceptions import MCPError
 from mcp.types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
@@ -37,6 +39,7 @@ from mcp_gateway.pins import PinStore, definition_hashes
 from mcp_gateway.pipeline import ToolResult
 from mcp_gateway.tools import ToolEntry
 from mcp_gateway.upstream_config import UpstreamConfig
+from mcp_gateway.upstream_session import UpstreamSession
 from sandbox.errors import SandboxError
 from sandbox.profile import Profile
 from sandbox.runner import jailed_command
@@ -56,7 +59,7 @@ def _arguments_object(arguments: Mapping[str, Any]) -> dict[str, Any]:
 class Upstream:
     def __init__(self, config: UpstreamConfig, jail: JailConfig, separator: str, pins: PinStore) -> None:
         self.config, self._jail, self._separator, self._pins = config, jail, separator, pins
-        self._client: Client | None = None
+        self._client: UpstreamSession | None = None
         self._served: set[str] = set()
         self._stopped = anyio.Event()
         self.quarantined: list[str] = []
@@ -92,15 +95,24 @@ class Upstream:
             command = stack.enter_context(jailed_command(self._argv(), profile))
         except SandboxError as exc:
             raise CellLoadError(f"upstream {self.config.name!r} cannot be jailed: {exc}") from exc
-        params = StdioServerParameters(command=command[0], args=command[1:], env={})
         try:
-            client = await stack.enter_async_context(Client(params, read_timeout_seconds=self.config.timeout))
-            listed = await client.list_tools()
-        except Exception as exc:  # whatever the server did, it did not come up: say so
-            raise CellLoadError(f"upstream {self.config.name!r} did not start: {type(exc).__name__}: {exc}") from exc
+            process = await anyio.open_process(command, env={}, start_new_session=True)
+        except OSError as exc:
+            raise CellLoadError(f"upstream {self.config.name!r} cannot be launched: {exc}") from exc
+        stack.push_async_callback(_kill, process)
+        session = UpstreamSession(process, self.config.timeout, self.config.name)
+        tasks = await stack.enter_async_context(anyio.create_task_group())
+        stack.callback(tasks.cancel_scope.cancel)  # runs first: the readers end before the group closes
+        await tasks.start(session.run)
+        tasks.start_soon(session.drain_stderr)
+        try:
+            await session.initialize()
+            listed = await session.list_tools()
+        except (MCPError, ValueError) as exc:  # a refusal, a timeout, garbage: it did not come up
+            raise CellLoadError(f"upstream {self.config.name!r} did not start: {exc}") from exc
         self._served = set()
-        entries = self._entries(listed.tools)
-        self._client = client
+        entries = self._entries(listed)
+        self._client = session
         return entries
 
     async def supervise(self, *, task_status: TaskStatus[list[ToolEntry]] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -178,9 +190,8 @@ class Upstream:
             if exc.code in (REQUEST_TIMEOUT, CONNECTION_CLOSED):
                 self._end_incarnation(f"{name} {'timed out' if exc.code == REQUEST_TIMEOUT else 'lost the server'}")
             return BusReply(ToolResult.error(f"upstream {self.config.name!r} failed on {name}: {exc.message}"))
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream, OSError) as exc:
-            self._end_incarnation(f"{name}: {type(exc).__name__}")
-            return BusReply(ToolResult.error(f"upstream {self.config.name!r} stopped during {name}; it is restarting"))
+        except ValueError:  # a reply that is not a tool result
+            return BusReply(ToolResult.error(f"upstream {self.config.name!r} sent a malformed result for {name}"))
         return BusReply(
             ToolResult(content=list(result.content), structured=result.structured_content, is_error=result.is_error)
         )
@@ -190,3 +201,11 @@ class Upstream:
         logger.warning("upstream %s: %s; killing and restarting it", self.config.name, why)
         self._client = None
         self._stopped.set()
+
+
+async def _kill(process: Process) -> None:
+    """End the launcher's whole process group (the jail's PID 1 dies with it, and all it holds)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with anyio.CancelScope(shield=True):
+        await process.wait()
