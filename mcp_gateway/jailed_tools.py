@@ -33,12 +33,12 @@ class JailedTools:
 
     async def start(self) -> None:
         try:
-            await self._pool.__aenter__()
+            await self._pool.start()
         except SandboxError as exc:
             raise CellLoadError(f"the jail for high-risk tools cannot start: {exc}") from exc
 
     async def aclose(self) -> None:
-        await self._pool.__aexit__(None, None, None)
+        await self._pool.aclose()
 
     async def invoke(self, namespace: str, spec: ToolSpec, args: BaseModel, ctx: CellContext) -> BaseModel:
         item = self._cells[namespace]

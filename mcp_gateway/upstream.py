@@ -62,7 +62,7 @@ class Upstream:
         self._client: UpstreamSession | None = None
         self._served: set[str] = set()
         self._stopped = anyio.Event()
-        self.quarantined: list[str] = []
+        self._serving = anyio.Event()
 
     @property
     def address(self) -> str:
@@ -92,7 +92,7 @@ class Upstream:
         """Launch the server in the jail and list its tools (closing the stack ends it all)."""
         profile = self.profile()
         try:
-            command = stack.enter_context(jailed_command(self._argv(), profile))
+            command = await stack.enter_async_context(jailed_command(self._argv(), profile))
         except SandboxError as exc:
             raise CellLoadError(f"upstream {self.config.name!r} cannot be jailed: {exc}") from exc
         try:
@@ -131,6 +131,7 @@ class Upstream:
                     else:
                         logger.info("upstream %s restarted", self.config.name)
                     delay = RESTART_FIRST_DELAY
+                    self._serving.set()
                     await self._stopped.wait()
             except CellLoadError as exc:
                 if first:
@@ -157,7 +158,6 @@ class Upstream:
                     canonical,
                     canonical,
                 )
-                self.quarantined.append(canonical)
                 continue
             self._served.add(tool.name)
             entries.append(
@@ -196,10 +196,15 @@ class Upstream:
             ToolResult(content=list(result.content), structured=result.structured_content, is_error=result.is_error)
         )
 
+    async def wait_serving(self) -> None:
+        """Until the server is up (again, after a restart)."""
+        await self._serving.wait()
+
     def _end_incarnation(self, why: str) -> None:
         """A hung or dead server is killed (its jail torn down) and restarted by `supervise`."""
         logger.warning("upstream %s: %s; killing and restarting it", self.config.name, why)
         self._client = None
+        self._serving = anyio.Event()
         self._stopped.set()
 
 

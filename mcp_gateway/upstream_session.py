@@ -10,6 +10,7 @@ raises `MCPError(CONNECTION_CLOSED)`; requests from the server are answered "met
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -41,13 +42,13 @@ class UpstreamSession:
         assert self._process.stdout is not None  # open_process pipes stdout by default
         reader = BufferedByteReceiveStream(self._process.stdout)
         task_status.started()
+        gone = (anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError, anyio.ClosedResourceError)
         try:
-            while True:
-                line = await reader.receive_until(b"\n", MAX_LINE)
-                if line.strip():
-                    await self._dispatch(line)
-        except (anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError, anyio.ClosedResourceError):
-            pass
+            with contextlib.suppress(*gone):  # the server closed its end: every waiter is told below
+                while True:
+                    line = await reader.receive_until(b"\n", MAX_LINE)
+                    if line.strip():
+                        await self._dispatch(line)
         finally:
             self._closed = True
             for event, _ in self._waiting.values():

@@ -37,10 +37,6 @@ def available() -> dict[Layer, str | None]:
     }
 
 
-def landlock_abi() -> int:
-    return landlock.abi_version()
-
-
 def missing(layers: tuple[Layer, ...], found: Mapping[Layer, str | None] | None = None) -> dict[Layer, str]:
     """The required layers this host (or the `found` report of another) cannot apply, with why."""
     report = available() if found is None else found

@@ -20,7 +20,7 @@ import sys
 from typing import Any
 
 from sandbox import cgroup, landlock
-from sandbox.seccomp import load_filter
+from sandbox.seccomp import build_filter
 
 CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWPID = 0x10000000, 0x40000000, 0x20000000
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
@@ -66,19 +66,31 @@ def set_limits(config: dict[str, Any]) -> None:
         resource.setrlimit(which, (value, value))
 
 
-def _become_command(config: dict[str, Any], layers: set[str]) -> None:
+def exit_code(status: int) -> int:
+    """A wait status as a shell reports it: the exit code, or 128 + the signal that ended it."""
+    return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+
+
+def enter_jail(config: dict[str, Any], scratch: str, seccomp_filter: Any = None) -> dict[str, str]:
+    """The per-process layers, in order: die with the parent, limits, no new privileges, Landlock
+    with only `scratch` writable, seccomp (`seccomp_filter` when built in advance), then move into
+    `scratch`. Returns the jailed program's environment."""
+    layers = set(config["layers"])
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if "rlimits" in layers:
+        set_limits(config)
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    if "landlock" in layers:
+        landlock.restrict(config["read_only"], [scratch], tcp_connect=config["tcp_connect"], abi=config["abi"])
+    if "seccomp" in layers:
+        (seccomp_filter or build_filter(network=config["network"])).load()
+    os.chdir(scratch)
+    return dict(config["env"]) | {"HOME": scratch, "TMPDIR": scratch}
+
+
+def _become_command(config: dict[str, Any]) -> None:
     try:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if "rlimits" in layers:
-            set_limits(config)
-        _prctl(PR_SET_NO_NEW_PRIVS, 1)
-        scratch = config["scratch"]
-        if "landlock" in layers:
-            landlock.restrict(config["read_only"], [scratch], tcp_connect=config["tcp_connect"], abi=config["abi"])
-        if "seccomp" in layers:
-            load_filter(network=config["network"])
-        os.chdir(scratch)
-        env = dict(config["env"]) | {"HOME": scratch, "TMPDIR": scratch}
+        env = enter_jail(config, config["scratch"])
         os.execve(config["argv"][0], config["argv"], env)
     except BaseException as exc:  # the child must never return into the launcher's code
         _fail(f"{type(exc).__name__}: {exc}")
@@ -96,9 +108,9 @@ def main() -> None:
     enter_namespaces(layers)
     child = os.fork()
     if child == 0:
-        _become_command(config, layers)
+        _become_command(config)
     _, status = os.waitpid(child, 0)
-    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+    os._exit(exit_code(status))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import anyio
 from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from sandbox import cgroup, host
+from sandbox import cgroup, host, landlock
 from sandbox.errors import SandboxError
 from sandbox.profile import Profile
 from sandbox.runner import JailResult
@@ -44,7 +44,7 @@ class Zygote:
         if "pids" in self.profile.layers:
             self._group = cgroup.create(self.profile.processes)
         settings = asdict(self.profile)
-        settings.update(abi=host.landlock_abi(), env=list(self.profile.env), cgroup=str(self._group or ""))
+        settings.update(abi=landlock.abi_version(), env=list(self.profile.env), cgroup=str(self._group or ""))
         settings.update(preload=list(self.preload))
         self._process = await anyio.open_process([*ZYGOTE, json.dumps(settings)], env={}, start_new_session=True)
         assert self._process.stdout is not None  # open_process pipes stdout by default
@@ -95,7 +95,8 @@ class Zygote:
             with anyio.CancelScope(shield=True):
                 await process.wait()
         if self._group is not None:
-            cgroup.destroy(self._group)
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(cgroup.destroy, self._group)
             self._group = None
 
 
@@ -109,17 +110,23 @@ class ZygotePool:
         self._free: list[Zygote] = []
         self._slots = anyio.Semaphore(size)
 
-    async def __aenter__(self) -> ZygotePool:
+    async def start(self) -> None:
         for _ in range(self.size):
             zygote = Zygote(self.profile, self.preload)
             await zygote.start()
             self._free.append(zygote)
-        return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def aclose(self) -> None:
         for zygote in self._free:
             await zygote.aclose()
         self._free.clear()
+
+    async def __aenter__(self) -> ZygotePool:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     async def _take(self) -> Zygote:
         zygote = self._free.pop()

@@ -10,8 +10,8 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final
@@ -19,7 +19,7 @@ from typing import Final
 import anyio
 from anyio.abc import ByteReceiveStream, Process
 
-from sandbox import cgroup, host
+from sandbox import cgroup, host, landlock
 from sandbox.errors import SandboxError
 from sandbox.launcher import SETUP_FAILED
 from sandbox.profile import Profile
@@ -50,7 +50,7 @@ async def _read_capped(stream: ByteReceiveStream | None, cap: int, sink: list[by
 
 def _config(argv: list[str], profile: Profile, scratch: str, group: Path | None) -> str:
     settings = asdict(profile)
-    settings.update(argv=argv, scratch=scratch, abi=host.landlock_abi(), env=list(profile.env))
+    settings.update(argv=argv, scratch=scratch, abi=landlock.abi_version(), env=list(profile.env))
     settings.update(cgroup=str(group) if group else None)
     return json.dumps(settings)
 
@@ -60,8 +60,8 @@ def _kill_group(process: Process) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-@contextmanager
-def jailed_command(argv: list[str], profile: Profile) -> Iterator[list[str]]:
+@asynccontextmanager
+async def jailed_command(argv: list[str], profile: Profile) -> AsyncIterator[list[str]]:
     """The command line that runs `argv` in a jail made to `profile`, for whoever starts it with
     an empty environment (for a long-lived process: an upstream MCP server over stdio). The
     scratch dir and the process-limit cgroup live as long as the `with` block; leaving it kills
@@ -72,14 +72,17 @@ def jailed_command(argv: list[str], profile: Profile) -> Iterator[list[str]]:
     try:
         yield [*LAUNCHER, _config(argv, profile, scratch, group)]
     finally:
-        if group is not None:
-            cgroup.destroy(group)
-        shutil.rmtree(scratch, ignore_errors=True)
+        with anyio.CancelScope(shield=True):
+            # Killing and waiting for the group's last processes may take a few milliseconds
+            # of retries: not on the event loop.
+            if group is not None:
+                await anyio.to_thread.run_sync(cgroup.destroy, group)
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 async def run(argv: list[str], profile: Profile, *, stdin: bytes = b"") -> JailResult:
     """Run `argv` (argv[0] an absolute path) in a jail made to `profile`."""
-    with jailed_command(argv, profile) as command:
+    async with jailed_command(argv, profile) as command:
         return await _run(command, profile, stdin)
 
 

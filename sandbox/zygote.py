@@ -31,8 +31,8 @@ import time
 import traceback
 from typing import Any
 
-from sandbox import cgroup, landlock
-from sandbox.launcher import PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, enter_namespaces, set_limits
+from sandbox import cgroup
+from sandbox.launcher import PR_SET_PDEATHSIG, enter_jail, enter_namespaces, exit_code
 from sandbox.seccomp import build_filter
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -44,21 +44,11 @@ def _worker(request: dict[str, Any], config: dict[str, Any], scratch: str, out: 
     """PID 1 of a fresh PID namespace: limit, restrict, then run the request. Never returns."""
     code = 0
     try:
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        layers = set(config["layers"])
-        if "rlimits" in layers:
-            set_limits(config)
-        _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-        if "landlock" in layers:
-            landlock.restrict(config["read_only"], [scratch], tcp_connect=config["tcp_connect"], abi=config["abi"])
-        if _FILTER is not None:
-            _FILTER.load()
-        os.chdir(scratch)
+        env = enter_jail(config, scratch, _FILTER)
         null = os.open("/dev/null", os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out, 1)
         os.dup2(err, 2)
-        env = dict(config["env"]) | {"HOME": scratch, "TMPDIR": scratch}
         if request["kind"] == "exec":
             os.execve(request["argv"][0], request["argv"], env)
         os.environ.clear()
@@ -155,7 +145,7 @@ def handle(request: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
             os.kill(worker, signal.SIGKILL)
         _, status = os.waitpid(worker, 0)
         _end_leftovers()
-        code = os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+        code = exit_code(status)
         return {
             "exit_code": code,
             "stdout": base64.b64encode(b"".join(chunks[out_r])).decode(),
@@ -180,7 +170,7 @@ def main() -> None:
         child = os.fork()
         if child:
             _, status = os.waitpid(child, 0)
-            os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+            os._exit(exit_code(status))
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     for module in config.get("preload", ()):
         importlib.import_module(module)  # before the layers: a worker may not read the files again

@@ -145,6 +145,7 @@ class FastScanner:
 
     def __init__(self, engine: DlpEngine, *, cache_entries: int = 4096, cache_chars: int = 8_000_000) -> None:
         self._engine = engine
+        self._full = FullScanner(engine)
         self._direct = DirectAnalyzer(engine.analyzer)
         self._cache: OrderedDict[str, list[RawHit]] = OrderedDict()
         self._windows_seen: OrderedDict[tuple[str, str], list[WindowHit]] = OrderedDict()
@@ -169,7 +170,7 @@ class FastScanner:
         out: list[list[RawHit] | None] = [self._cache_get(text) for text in texts]
         todo = [index for index, cached in enumerate(out) if cached is None]
         fresh: dict[int, list[RawHit]] = {index: [] for index in todo}
-        full = FullScanner(self._engine)
+        full = self._full
         if self._engine.nlp != NO_OP:
             # A real NLP engine reads context words around a match and NER reads whole sentences:
             # windows would change what it finds, so every leaf is analysed whole (exact, not fast).

@@ -109,7 +109,8 @@ async def test_a_changed_tool_definition_is_quarantined_until_approved(tmp_path:
 async def test_a_crashed_or_hung_upstream_is_restarted(tmp_path: Path, state_dir: Path) -> None:
     extra = _pinned_upstream("Return the text unchanged.").replace("\nenv = ", "\ntimeout = 2\nenv = ")
     config = load_config(write_config(tmp_path / "g.toml", state_dir, extra), {})
-    async with gateway_client(config) as (_, client):
+    async with gateway_client(config) as (gateway, client):
+        (upstream,) = gateway.upstreams
         for breaker in ("pinned__crash", "pinned__hang"):
             broken = await client.call_tool(breaker, {})
             assert broken.is_error  # a clean error, whether the server died or hung past its timeout
@@ -119,5 +120,5 @@ async def test_a_crashed_or_hung_upstream_is_restarted(tmp_path: Path, state_dir
                     if not echoed.is_error:
                         break
                     assert "restarting" in echoed.content[0].text  # type: ignore[union-attr]
-                    await anyio.sleep(0.2)
+                    await upstream.wait_serving()
             assert echoed.content[0].text == "back"  # type: ignore[union-attr]
