@@ -10,8 +10,8 @@ An upstream's tools count as high-risk.
 
 Tool definitions are pinned on first sight and a changed one is quarantined (pins.py). A server
 that crashes, or whose call outlives its timeout, is killed and restarted with backoff, its calls
-failing cleanly meanwhile. Left for later: a network allow-list; a definition that changes at a
-restart is refused at once but stays listed until the gateway restarts.
+failing cleanly meanwhile. A server with a `network` allow-list reaches those destinations, and
+no others, through an egress proxy of its own (sandbox/egress.py).
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ import logging
 import os
 import shutil
 import signal
+import tempfile
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -40,6 +42,7 @@ from mcp_gateway.pipeline import ToolResult
 from mcp_gateway.tools import ToolEntry
 from mcp_gateway.upstream_config import UpstreamConfig
 from mcp_gateway.upstream_session import UpstreamSession
+from sandbox.egress import AllowList, EgressProxy
 from sandbox.errors import SandboxError
 from sandbox.profile import Profile
 from sandbox.runner import jailed_command
@@ -90,7 +93,15 @@ class Upstream:
 
     async def _incarnate(self, stack: AsyncExitStack) -> list[ToolEntry]:
         """Launch the server in the jail and list its tools (closing the stack ends it all)."""
+        tasks = await stack.enter_async_context(anyio.create_task_group())
+        stack.callback(tasks.cancel_scope.cancel)  # runs first: the readers end before the group closes
         profile = self.profile()
+        if self.config.network:
+            private = tempfile.mkdtemp(prefix="egress-")  # 0700, and short enough for a socket path
+            stack.callback(shutil.rmtree, private, True)
+            proxy = EgressProxy(AllowList(self.config.network), Path(private) / "proxy.sock")
+            await tasks.start(proxy.serve)
+            profile = replace(profile, egress_socket=str(proxy.socket_path))
         try:
             command = await stack.enter_async_context(jailed_command(self._argv(), profile))
         except SandboxError as exc:
@@ -101,8 +112,6 @@ class Upstream:
             raise CellLoadError(f"upstream {self.config.name!r} cannot be launched: {exc}") from exc
         stack.push_async_callback(_kill, process)
         session = UpstreamSession(process, self.config.timeout, self.config.name)
-        tasks = await stack.enter_async_context(anyio.create_task_group())
-        stack.callback(tasks.cancel_scope.cancel)  # runs first: the readers end before the group closes
         await tasks.start(session.run)
         tasks.start_soon(session.drain_stderr)
         try:

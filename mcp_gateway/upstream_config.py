@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mcp_gateway.names import NAMESPACE_PATTERN
+from sandbox.egress import AllowList, EgressRuleError
 from sandbox.profile import Layer
 
 
@@ -24,3 +25,16 @@ class UpstreamConfig(BaseModel):
     """This server's required jail layers (default: `[jail] layers`)."""
     address_space_mb: int | None = Field(default=None, ge=64)
     processes: int | None = Field(default=None, ge=2)
+    network: list[str] = Field(default_factory=list)
+    """Where the server may connect, as `host:port`, `*.domain:port` or `[v6]:port`; empty (the
+    default) is no network at all. Reached through the gateway's egress proxy, which resolves
+    names itself and refuses a name that resolves to a non-public address."""
+
+    @field_validator("network")
+    @classmethod
+    def _allow_list(cls, value: list[str]) -> list[str]:
+        try:
+            AllowList(value)
+        except EgressRuleError as exc:
+            raise ValueError(str(exc)) from None
+        return value

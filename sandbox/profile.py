@@ -32,6 +32,9 @@ class Profile:
     """With `netns` the jail has no network at all; without it, seccomp still refuses IP sockets
     unless this is True."""
     tcp_connect: tuple[int, ...] = ()
+    egress_socket: str | None = None
+    """The unix socket of an egress proxy (egress.py): the jail's only way out, through a relay
+    inside its own network namespace (which the profile must then have)."""
     read_only: tuple[str, ...] = field(default_factory=lambda: (*SYSTEM_READ_ONLY, sys.base_prefix))
     env: tuple[tuple[str, str], ...] = (("PATH", "/usr/local/bin:/usr/bin:/bin"), ("LANG", "C.UTF-8"))
     """The jailed command's whole environment (plus HOME and TMPDIR, its scratch dir)."""

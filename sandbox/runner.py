@@ -19,7 +19,7 @@ from typing import Final
 import anyio
 from anyio.abc import ByteReceiveStream, Process
 
-from sandbox import cgroup, host, landlock
+from sandbox import cgroup, host, landlock, relay
 from sandbox.errors import SandboxError
 from sandbox.launcher import SETUP_FAILED
 from sandbox.profile import Profile
@@ -51,7 +51,11 @@ async def _read_capped(stream: ByteReceiveStream | None, cap: int, sink: list[by
 def _config(argv: list[str], profile: Profile, scratch: str, group: Path | None) -> str:
     settings = asdict(profile)
     settings.update(argv=argv, scratch=scratch, abi=landlock.abi_version(), env=list(profile.env))
-    settings.update(cgroup=str(group) if group else None)
+    settings.update(cgroup=str(group) if group else None, egress=profile.egress_socket)
+    if profile.egress_socket:
+        # IP sockets, but a connection to the relay's port only, in a namespace with nothing else.
+        settings.update(network=True, tcp_connect=[relay.EGRESS_PORT])
+        settings["env"] = [*settings["env"], *relay.proxy_environment()]
     return json.dumps(settings)
 
 
@@ -67,6 +71,9 @@ async def jailed_command(argv: list[str], profile: Profile) -> AsyncIterator[lis
     scratch dir and the process-limit cgroup live as long as the `with` block; leaving it kills
     whatever is left in the cgroup."""
     host.require(profile.layers)
+    if profile.egress_socket and "netns" not in profile.layers:
+        # Without its own namespace the command would reach the host's network directly.
+        raise SandboxError("a network allow-list needs the netns layer, which this profile lacks")
     scratch = tempfile.mkdtemp(prefix="jail-")
     group = cgroup.create(profile.processes) if "pids" in profile.layers else None
     try:
