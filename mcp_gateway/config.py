@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mcp_gateway.authz.config import AuthzConfig
 from mcp_gateway.budgets.config import BudgetConfig
@@ -85,6 +85,8 @@ class CellConfig(_Strict):
     enabled: bool = True
     timeout: float = Field(default=30.0, gt=0, le=3600)
     settings: dict[str, Any] = Field(default_factory=dict)
+    jail_profile: str | None = None
+    """The named `[jail.profiles.*]` its high-risk tools run under (default: `[jail]` itself)."""
 
 
 def _default_cells() -> list[CellConfig]:
@@ -108,6 +110,15 @@ class Config(_Strict):
     upstreams: list[UpstreamConfig] = Field(default_factory=list)
     source: str = Field(default=EMBEDDED, exclude=True)
     """Where this configuration was read from, for error messages."""
+
+    @model_validator(mode="after")
+    def _profiles_exist(self) -> Config:
+        users = [(f"cells[{i}]", item.jail_profile) for i, item in enumerate(self.cells)]
+        users += [(f"upstreams[{i}]", item.jail_profile) for i, item in enumerate(self.upstreams)]
+        for where, name in users:
+            if name is not None and name not in self.jail.profiles:
+                raise ValueError(f"{where}.jail_profile: no [jail.profiles.{name}] is defined")
+        return self
 
 
 def find_config_file(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:

@@ -2,7 +2,8 @@
 
 Each call of a tool declared `risk="high"` becomes a `run_tool` call (jail_entry.py) in a fresh
 jailed worker: the tool's code never runs in the gateway's process. The jail's layers and
-limits come from `[jail]`; a host that cannot apply a required layer stops the gateway at start
+limits come from `[jail]`, or from the named profile the cell picks (`jail_profile`), each
+profile in use with a pool of its own; a host that cannot apply a required layer stops the gateway at start
 (fail closed), and `doctor` says which layer is missing.
 """
 
@@ -26,19 +27,27 @@ ENTRY = "mcp_gateway.jail_entry:run_tool"
 
 class JailedTools:
     def __init__(self, config: JailConfig, cells: list[LoadedCell]) -> None:
-        self._config = config
-        modules = tuple(dict.fromkeys(item.config.module.partition(":")[0] for item in cells))
         self._cells = {item.cell.namespace: item for item in cells}
-        self._pool = ZygotePool(config.profile(), config.pool_size, preload=("mcp_gateway.jail_entry", *modules))
+        self._pools: dict[str | None, ZygotePool] = {}
+        for name in dict.fromkeys(item.config.jail_profile for item in cells):
+            users = [item for item in cells if item.config.jail_profile == name]
+            modules = tuple(dict.fromkeys(item.config.module.partition(":")[0] for item in users))
+            self._pools[name] = ZygotePool(
+                config.profile(name), config.settings(name).pool_size, preload=("mcp_gateway.jail_entry", *modules)
+            )
 
     async def start(self) -> None:
-        try:
-            await self._pool.start()
-        except SandboxError as exc:
-            raise CellLoadError(f"the jail for high-risk tools cannot start: {exc}") from exc
+        for name, pool in self._pools.items():
+            try:
+                await pool.start()
+            except SandboxError as exc:
+                await self.aclose()
+                which = f"profile {name!r}" if name else "high-risk tools"
+                raise CellLoadError(f"the jail for {which} cannot start: {exc}") from exc
 
     async def aclose(self) -> None:
-        await self._pool.aclose()
+        for pool in self._pools.values():
+            await pool.aclose()
 
     async def invoke(self, namespace: str, spec: ToolSpec, args: BaseModel, ctx: CellContext) -> BaseModel:
         item = self._cells[namespace]
@@ -58,7 +67,8 @@ class JailedTools:
             "version": __version__,
         }
         try:
-            result = await self._pool.run_callable(ENTRY, payload, timeout=item.config.timeout)
+            pool = self._pools[item.config.jail_profile]
+            result = await pool.run_callable(ENTRY, payload, timeout=item.config.timeout)
         except SandboxError as exc:
             raise ToolError(f"the jail could not run {namespace}.{spec.name}: {exc}") from exc
         if result.timed_out:

@@ -79,8 +79,9 @@ class Upstream:
         return [found, *self.config.command[1:]]
 
     def profile(self) -> Profile:
-        """`[jail]`'s profile, with this server's paths, environment and overrides."""
-        base, own = self._jail.profile(), self.config
+        """Its jail profile (`[jail]` or a named one), with this server's paths, environment and
+        overrides."""
+        base, own = self._jail.profile(self.config.jail_profile), self.config
         return replace(
             base,
             layers=own.layers if own.layers is not None else base.layers,

@@ -21,8 +21,11 @@ class UpstreamConfig(BaseModel):
     """Extra paths the server may read (its own installation, for instance)."""
     timeout: float = Field(default=30.0, gt=0, le=3600)
     enabled: bool = True
+    jail_profile: str | None = None
+    """The named `[jail.profiles.*]` it starts from (default: `[jail]`); the settings below
+    then apply on top."""
     layers: tuple[Layer, ...] | None = None
-    """This server's required jail layers (default: `[jail] layers`)."""
+    """This server's required jail layers (default: its profile's)."""
     address_space_mb: int | None = Field(default=None, ge=64)
     processes: int | None = Field(default=None, ge=2)
     network: list[str] = Field(default_factory=list)

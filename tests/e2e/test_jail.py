@@ -54,3 +54,20 @@ async def test_a_high_risk_tool_never_runs_in_the_gateways_process(tmp_path: Pat
         where = _out(await client.call_tool("where__am_i", {"state_file": str(state_dir / "notes.db")}))
     assert where["pid"] != os.getpid() and where["cwd"].startswith("/tmp/jail-")
     assert where["can_read_state"] is False
+
+
+async def test_a_cell_runs_under_the_named_profile_it_picks(tmp_path: Path, state_dir: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "data.txt").write_text("for the reader profile")
+    code = f"print(open({str(shared / 'data.txt')!r}).read())"
+    profile = f'\n[jail.profiles.reader]\nread_only = ["{shared}"]\nwall_seconds = 5\n'
+    for picked, expected in ((True, "for the reader profile\n"), (False, "")):
+        cells = CELLS.replace('module = "cells.exec"\n', 'module = "cells.exec"\njail_profile = "reader"\n')
+        extra = profile + (cells if picked else CELLS)
+        config = load_config(write_config(tmp_path / "g.toml", state_dir, extra), {})
+        async with gateway_client(config) as (gateway, client):
+            ran = _out(await client.call_tool("exec__python", {"code": code}))
+            assert ran["stdout"] == expected
+            if not picked:
+                assert "Permission denied" in ran["stderr"]

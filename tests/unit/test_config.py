@@ -107,3 +107,25 @@ def test_a_cell_that_cannot_start_stops_serve_with_one_line_and_exit_2(tmp_path:
     assert "Traceback" not in done.stderr
     assert "cell 'fs' failed to start" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_named_jail_profile_changes_only_what_it_states(tmp_path: Path) -> None:
+    from mcp_gateway.jail_config import JailConfig
+
+    jail = JailConfig.model_validate(
+        {"read_only": ["/opt/all"], "profiles": {"big": {"address_space_mb": 4096, "read_only": ["/opt/big"]}}}
+    )
+    big = jail.profile("big")
+    assert big.address_space_bytes == 4096 << 20 and big.wall_seconds == jail.wall_seconds
+    assert "/opt/all" in big.read_only and "/opt/big" in big.read_only
+    assert "/opt/big" not in jail.profile().read_only
+
+
+def test_an_unknown_or_misnamed_jail_profile_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text('[[cells]]\nmodule = "cells.notes"\njail_profile = "nope"\n')
+    with pytest.raises(ConfigError, match=r"cells\[0\]\.jail_profile: no \[jail\.profiles\.nope\]"):
+        load_config(path, {})
+    path.write_text('[jail.profiles."Bad Name"]\nprocesses = 4\n')
+    with pytest.raises(ConfigError, match="profile name 'Bad Name'"):
+        load_config(path, {})

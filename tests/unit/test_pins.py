@@ -49,3 +49,10 @@ def test_an_upstream_profile_takes_its_own_overrides(tmp_path: Path) -> None:
     assert "/opt/up" in profile.read_only and ("TZ", "UTC") in profile.env
     default = Upstream(UpstreamConfig(name="up", command=["/bin/true"]), JailConfig(), "__", PinStore(tmp_path))
     assert default.profile().layers == JailConfig().layers
+
+
+def test_an_upstream_starts_from_its_named_profile(tmp_path: Path) -> None:
+    jail = JailConfig.model_validate({"profiles": {"big": {"address_space_mb": 4096, "processes": 64}}})
+    config = UpstreamConfig(name="up", command=["/bin/true"], jail_profile="big", processes=8)
+    profile = Upstream(config, jail, "__", PinStore(tmp_path)).profile()
+    assert profile.address_space_bytes == 4096 << 20 and profile.processes == 8  # its own setting wins
