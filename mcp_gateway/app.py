@@ -79,7 +79,11 @@ class Gateway:
         )
         self.hosts = [CellHost(item.cell, self, self.jail if item in risky else None) for item in self._loaded]
         pins = PinStore(config.server.state_dir)
-        self.upstreams = [Upstream(item, config.jail, separator, pins) for item in config.upstreams if item.enabled]
+        self.upstreams = [
+            Upstream(item, config.jail, separator, pins, self._upstream_tools_changed)
+            for item in config.upstreams
+            if item.enabled
+        ]
         if self.upstreams and not config.jail.enabled:
             raise CellLoadError("upstream MCP servers run only in the jail, and [jail] enabled = false")
         clash = self.registry.namespaces() & {upstream.address for upstream in self.upstreams}
@@ -95,8 +99,7 @@ class Gateway:
             if config.dlp.enabled
             else None
         )
-        self._all_entries = self.registry.all()
-        self._all_names = [entry.canonical for entry in self._all_entries]
+        self._refresh_surface()
         tracer = tracer_of(tracer_provider)
         self.pipeline: Next = compose(self._stages(tracer), DispatchStage(self.bus), tracer)
         self.server = GatewayServer(
@@ -168,6 +171,15 @@ class Gateway:
         except Refusal as refusal:
             return CallOutcome(True, refusal.message, None)
         return CallOutcome(result.is_error, result.text(), result.structured)
+
+    async def _upstream_tools_changed(self, namespace: str, entries: list[ToolEntry]) -> None:
+        self.registry.replace_namespace(namespace, entries)
+        self._refresh_surface()
+        await self.server.tools_changed(namespace)
+
+    def _refresh_surface(self) -> None:
+        self._all_entries = self.registry.all()
+        self._all_names = [entry.canonical for entry in self._all_entries]
 
     # --- policy ----------------------------------------------------------------------------
     def _on_policy_event(self, event: PolicyEvent) -> None:
@@ -242,8 +254,7 @@ class Gateway:
                     for upstream in self.upstreams:
                         self.registry.extend(await tg.start(upstream.supervise))
                         await tg.start(self.bus.serve, upstream.address, upstream.handle)
-                    self._all_entries = self.registry.all()
-                    self._all_names = [entry.canonical for entry in self._all_entries]
+                    self._refresh_surface()
                     try:
                         yield self
                     finally:

@@ -2,7 +2,8 @@
 
 Cells are loaded from configuration by import path; the gateway never imports a cell by name.
 The registry is complete before the gateway serves (cells at construction, upstreams as they
-come up at start) and is not changed afterwards, so lookups need no lock.
+come up at start). Afterwards only an upstream that comes back with other tools changes it, by
+swapping in whole new indexes, so lookups need no lock.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ class Registry:
                     raise CellLoadError(f"two tools are named {key!r}")
                 index[key] = entry
         validate_fallbacks(self._by_canonical)
+
+    def replace_namespace(self, namespace: str, tools: Iterable[ToolEntry]) -> None:
+        """Serve `tools` as the whole of `namespace` (an upstream whose tool list changed)."""
+        kept = [entry for entry in self._by_canonical.values() if entry.namespace != namespace]
+        fresh = Registry([*kept, *tools])  # checks names, as at start
+        self._by_canonical, self._by_wire = fresh._by_canonical, fresh._by_wire
 
     def namespaces(self) -> set[str]:
         return {entry.namespace for entry in self._by_canonical.values()}

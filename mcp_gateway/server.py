@@ -7,11 +7,15 @@ the surface is refused here with INVALID_PARAMS, whether it is malformed or mere
 
 from __future__ import annotations
 
+import logging
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import mcp.types as t
 from mcp.server import Server, ServerRequestContext
+from mcp.server.lowlevel.server import NotificationOptions
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ToolsListChanged
 from mcp.shared.exceptions import MCPError
 from opentelemetry import trace
 
@@ -23,6 +27,7 @@ from mcp_gateway.registry import Registry
 from mcp_gateway.sdk import Principal
 from mcp_gateway.tools import ToolEntry
 
+logger = logging.getLogger(__name__)
 PrincipalResolver = Callable[[str, Any], Principal]
 """(transport, the transport's request object or None) -> the principal a call acts for."""
 
@@ -61,6 +66,21 @@ def to_wire_result(result: ToolResult) -> t.CallToolResult:
     return t.CallToolResult(content=result.content, structured_content=result.structured, is_error=result.is_error)
 
 
+class _Server(Server[Any]):
+    """The SDK server, advertising `tools.listChanged` to clients of the handshake era too (the
+    gateway's list changes when an upstream comes back with other tools)."""
+
+    def create_initialization_options(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+    ) -> Any:
+        return super().create_initialization_options(
+            notification_options or NotificationOptions(tools_changed=True), experimental_capabilities, extensions
+        )
+
+
 class GatewayServer:
     """Builds the SDK `Server` whose handlers route into the pipeline."""
 
@@ -79,7 +99,12 @@ class GatewayServer:
         self._resolve_principal = resolve_principal
         self._visible = visible
         self._wire_tools = {entry.canonical: wire_tool(entry) for entry in registry.all()}
-        self.sdk = Server(
+        # Who hears of a changed tool list: 2026 clients through `subscriptions/listen`, older
+        # ones on the connections that have listed tools (the SDK drops the notification on a
+        # 2026 connection, where only a listen stream may carry it).
+        self._subscriptions = InMemorySubscriptionBus()
+        self._listeners: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.sdk = _Server(
             name,
             version=__version__,
             instructions=(
@@ -88,6 +113,7 @@ class GatewayServer:
             ),
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
+            on_subscriptions_listen=ListenHandler(self._subscriptions),
         )
         # The SDK's own span middleware reports to the global provider; ours to the configured one.
         self.sdk.middleware = [MessageSpans(tracer, self._is_known)] if tracer is not None else []
@@ -99,6 +125,11 @@ class GatewayServer:
         self, ctx: ServerRequestContext[Any, Any], params: t.PaginatedRequestParams | None
     ) -> t.ListToolsResult:
         principal = self._resolve_principal(transport_of(ctx), ctx.request)
+        # The SDK builds a session per request; the client's connection behind it is what lasts.
+        # mcp 2.3 has no public accessor for it (uv.lock pins the version; a test guards this).
+        connection = getattr(ctx.session, "_connection", None)
+        if connection is not None:
+            self._listeners.add(connection)
         return t.ListToolsResult(tools=[self._wire_tool(entry) for entry in self._visible(principal)])
 
     def _wire_tool(self, entry: ToolEntry) -> t.Tool:
@@ -107,6 +138,19 @@ class GatewayServer:
         if wire is None:
             wire = self._wire_tools[entry.canonical] = wire_tool(entry)
         return wire
+
+    async def tools_changed(self, namespace: str) -> None:
+        """The registry's tools under `namespace` changed: rebuild their wire forms and tell
+        every client that listens."""
+        prefix = namespace + "."
+        self._wire_tools = {name: tool for name, tool in self._wire_tools.items() if not name.startswith(prefix)}
+        await self._subscriptions.publish(ToolsListChanged())
+        for connection in list(self._listeners):
+            try:
+                await connection.send_tool_list_changed()
+            except Exception as exc:  # a closed connection must not stop the others being told
+                logger.debug("cannot tell a client that the tool list changed: %s", exc)
+                self._listeners.discard(connection)
 
     async def _call_tool(
         self, ctx: ServerRequestContext[Any, Any], params: t.CallToolRequestParams

@@ -9,6 +9,8 @@ client's `tools/call` on that server, after identity, budget, authz, validation 
 An upstream's tools count as high-risk.
 
 Tool definitions are pinned on first sight and a changed one is quarantined (pins.py). A server
+that comes back from a restart with other tools (one quarantined, added or gone) has its
+namespace in the registry replaced, and clients are told the tool list changed. A server
 that crashes, or whose call outlives its timeout, is killed and restarted with backoff, its calls
 failing cleanly meanwhile. A server with a `network` allow-list reaches those destinations, and
 no others, through an egress proxy of its own (sandbox/egress.py).
@@ -17,12 +19,13 @@ no others, through an egress proxy of its own (sandbox/egress.py).
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from pathlib import Path
@@ -48,6 +51,8 @@ from sandbox.profile import Profile
 from sandbox.runner import jailed_command
 
 logger = logging.getLogger(__name__)
+ToolsChanged = Callable[[str, list[ToolEntry]], Awaitable[None]]
+"""(namespace, its tools now): an upstream came back from a restart with other tools."""
 RESTART_FIRST_DELAY = 1.0
 RESTART_MAX_DELAY = 30.0
 
@@ -60,8 +65,16 @@ def _arguments_object(arguments: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Upstream:
-    def __init__(self, config: UpstreamConfig, jail: JailConfig, separator: str, pins: PinStore) -> None:
+    def __init__(
+        self,
+        config: UpstreamConfig,
+        jail: JailConfig,
+        separator: str,
+        pins: PinStore,
+        on_tools_changed: ToolsChanged | None = None,
+    ) -> None:
         self.config, self._jail, self._separator, self._pins = config, jail, separator, pins
+        self._on_tools_changed = on_tools_changed
         self._client: UpstreamSession | None = None
         self._served: set[str] = set()
         self._stopped = anyio.Event()
@@ -130,16 +143,20 @@ class Upstream:
         to `start()`'s caller); after that, a server that crashed or hung is restarted with
         backoff (1 s, doubling, at most 30 s) while its calls fail cleanly."""
         delay, first = RESTART_FIRST_DELAY, True
+        listed: list[tuple[str, ...]] = []
         while True:
             self._stopped = anyio.Event()
             try:
                 async with AsyncExitStack() as stack:
                     entries = await self._incarnate(stack)
+                    seen, listed = listed, [_definition(entry) for entry in entries]
                     if first:
                         task_status.started(entries)
                         first = False
                     else:
                         logger.info("upstream %s restarted", self.config.name)
+                        if listed != seen and self._on_tools_changed is not None:
+                            await self._on_tools_changed(self.config.name, entries)
                     delay = RESTART_FIRST_DELAY
                     self._serving.set()
                     await self._stopped.wait()
@@ -218,9 +235,14 @@ class Upstream:
         self._stopped.set()
 
 
+def _definition(entry: ToolEntry) -> tuple[str, ...]:
+    schemas = json.dumps([entry.input_schema, entry.output_schema], sort_keys=True, default=str)
+    return entry.canonical, entry.description, schemas
+
+
 async def _kill(process: Process) -> None:
     """End the launcher's whole process group (the jail's PID 1 dies with it, and all it holds)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     with anyio.CancelScope(shield=True):
-        await process.wait()
+        await process.aclose()  # its pipes too, not only the process

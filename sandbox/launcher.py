@@ -1,4 +1,4 @@
-"""The jail's first process: `python -I -m sandbox.launcher CONFIG_JSON`, started with an empty
+"""The jail's first process: `sandbox.launcher CONFIG_JSON` (see boot.py), started with an empty
 environment (so nothing of the gateway's can be read from it later).
 
 It enters new user, network and PID namespaces, maps its own uid and gid, and forks: the child

@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import signal
-import sys
 from contextlib import suppress
 from dataclasses import asdict
 from pathlib import Path
@@ -22,11 +21,12 @@ from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 from sandbox import cgroup, host, landlock
+from sandbox.boot import python_module
 from sandbox.errors import SandboxError
 from sandbox.profile import Profile
 from sandbox.runner import JailResult
 
-ZYGOTE: Final = [sys.executable, "-I", "-m", "sandbox.zygote"]
+ZYGOTE: Final = python_module("sandbox.zygote")
 _GRACE: Final = 1.0
 _LINE_LIMIT: Final = 16 << 20
 
@@ -93,7 +93,7 @@ class Zygote:
             with suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
             with anyio.CancelScope(shield=True):
-                await process.wait()
+                await process.aclose()  # its pipes too, not only the process
         if self._group is not None:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(cgroup.destroy, self._group)

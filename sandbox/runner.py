@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,11 +19,12 @@ import anyio
 from anyio.abc import ByteReceiveStream, Process
 
 from sandbox import cgroup, host, landlock, relay
+from sandbox.boot import python_module
 from sandbox.errors import SandboxError
 from sandbox.launcher import SETUP_FAILED
 from sandbox.profile import Profile
 
-LAUNCHER: Final = [sys.executable, "-I", "-m", "sandbox.launcher"]
+LAUNCHER: Final = python_module("sandbox.launcher")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +114,7 @@ async def _run(command: list[str], profile: Profile, stdin: bytes) -> JailResult
     finally:
         _kill_group(process)
         with anyio.CancelScope(shield=True):
-            await process.wait()
+            await process.aclose()  # its pipes too, not only the process
     code = process.returncode if process.returncode is not None else -1
     if code == SETUP_FAILED and b"".join(err).startswith(b"jail: "):
         raise SandboxError(b"".join(err).decode(errors="replace").strip())

@@ -1,6 +1,6 @@
 """The zygote: a jailed Python that forks a fresh, jailed child for every call.
 
-Started as `python -I -m sandbox.zygote CONFIG_JSON` with an empty environment, it joins its
+Started as `sandbox.zygote CONFIG_JSON` (see boot.py) with an empty environment, it joins its
 process-limit cgroup, enters new user, network and PID namespaces, builds the seccomp filter,
 says `ready`, then serves requests on stdin (one JSON line each) and answers on stdout.
 

@@ -1,5 +1,6 @@
 """A small stdio MCP server for upstream tests: an `echo` tool whose description comes from the
-environment (`TOOL_DESCRIPTION`), so a test can make it change its definition between runs, and
+environment (`TOOL_DESCRIPTION`, or the file `TOOL_DESCRIPTION_FILE` names), so a test can make
+it change its definition between runs, and
 `crash` (the server exits) and `hang` (the call never answers); and, for the egress tests,
 `fetch` (urllib, which honours the proxy variables), `dial` (a direct TCP connection that
 ignores them) and `tunnel` (a CONNECT through the proxy, then a line of text)."""
@@ -22,6 +23,9 @@ SCHEMA: dict[str, Any] = {"type": "object", "properties": {"text": {"type": "str
 
 async def list_tools(ctx: ServerRequestContext[Any], params: t.PaginatedRequestParams | None) -> t.ListToolsResult:
     description = os.environ.get("TOOL_DESCRIPTION", "Return the text unchanged.")
+    if os.environ.get("TOOL_DESCRIPTION_FILE"):  # read at every listing: it may change between restarts
+        with open(os.environ["TOOL_DESCRIPTION_FILE"]) as handle:
+            description = handle.read()
     tools = [t.Tool(name="echo", description=description, input_schema=SCHEMA)]
     tools += [
         t.Tool(name=name, description=f"Test: {name}.", input_schema={"type": "object"})

@@ -2,7 +2,9 @@
 
 Each test runs a Python snippet in a jail with every layer required, both ways the jail runs
 code: a one-shot jailed `python -I` (runner.py) and a warm zygote's forked worker (pool.py).
-The snippet prints ESCAPED only if the escape worked. Run as whoever runs the tests (root in CI).
+The snippet prints ESCAPED only if the escape worked. Run as whoever runs the tests (root in CI),
+with every layer required; test_unprivileged.py runs this file again as an unprivileged user,
+requiring the layers the host grants that user (`JAIL_ESCAPE_LAYERS=available`).
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from contextvars import ContextVar
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
 import pytest
 
+from sandbox import host
 from sandbox.pool import ZygotePool
-from sandbox.profile import Profile
+from sandbox.profile import ALL_LAYERS, Layer, Profile
 from sandbox.runner import JailResult, run
 
 pytestmark = pytest.mark.anyio
@@ -35,8 +39,17 @@ def jail_mode(request: pytest.FixtureRequest) -> Iterator[str]:
     _MODE.reset(token)
 
 
+def _layers() -> tuple[Layer, ...]:
+    if os.environ.get("JAIL_ESCAPE_LAYERS") == "available":
+        return tuple(layer for layer in ALL_LAYERS if host.available()[layer] is None)
+    return ALL_LAYERS
+
+
+LAYERS = _layers()
+
+
 async def jailed(code: str, profile: Profile | None = None) -> JailResult:
-    profile = profile or Profile(wall_seconds=20)
+    profile = replace(profile or Profile(wall_seconds=20), layers=LAYERS)
     if _MODE.get() == "oneshot":
         return await run([PYTHON, "-I", "-c", textwrap.dedent(code)], profile)
     async with ZygotePool(profile, size=1) as pool:
