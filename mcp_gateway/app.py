@@ -12,7 +12,12 @@ import anyio
 from opentelemetry import trace
 
 from mcp_gateway import __version__
+from mcp_gateway.audit.errors import AuditUnavailable
+from mcp_gateway.audit.keys import AuditKeys
+from mcp_gateway.audit.log import AuditLog
 from mcp_gateway.authz.config import resolve_policy_dir
+from mcp_gateway.authz.engine import READ
+from mcp_gateway.authz.patterns import is_object
 from mcp_gateway.authz.reload import PolicyEvent, PolicyStore
 from mcp_gateway.budgets.ledger import BudgetLedger
 from mcp_gateway.bus.base import Bus
@@ -28,8 +33,11 @@ from mcp_gateway.names import split_canonical
 from mcp_gateway.pins import PinStore
 from mcp_gateway.pipeline import Next, Stage, ToolCall, compose
 from mcp_gateway.registry import Registry, load_cells, tool_entries
-from mcp_gateway.sdk import CallOutcome, Principal, ToolInfo
+from mcp_gateway.sdk import CallOutcome, Principal, ToolError, ToolInfo
+from mcp_gateway.secrets.errors import SecretStoreError
+from mcp_gateway.secrets.wiring import open_store
 from mcp_gateway.server import GatewayServer
+from mcp_gateway.stages.audit import AuditStage
 from mcp_gateway.stages.authz import AuthzStage
 from mcp_gateway.stages.budget import BudgetStage
 from mcp_gateway.stages.dispatch import DispatchStage
@@ -80,7 +88,7 @@ class Gateway:
         self.hosts = [CellHost(item.cell, self, self.jail if item in risky else None) for item in self._loaded]
         pins = PinStore(config.server.state_dir)
         self.upstreams = [
-            Upstream(item, config.jail, separator, pins, self._upstream_tools_changed)
+            Upstream(item, config.jail, separator, pins, self._upstream_tools_changed, self._tool_quarantined)
             for item in config.upstreams
             if item.enabled
         ]
@@ -94,12 +102,23 @@ class Gateway:
         # Loaded and tested now: a gateway whose policy does not load does not start (fail closed).
         self.policy = PolicyStore(resolve_policy_dir(config.authz)) if config.authz.enabled else None
         # dlp.yaml and presidio.yaml are read now (a bad file stops start-up); the engine loads later.
+        self.secrets = open_store(config)
         self.dlp = (
             DlpRuntime(config.dlp, policy_dir=config.authz.policy_dir, state_dir=config.server.state_dir)
             if config.dlp.enabled
             else None
         )
+        if self.dlp is not None:
+            self.dlp.set_secret_source(self._stored_secret_values)
         self._refresh_surface()
+        # The audit log's keys come from the secret store (the master key must be usable).
+        audit = config.audit
+        # Keys are derived when the log opens (building a Gateway, as `doctor` does, creates nothing).
+        self.audit = (
+            AuditLog(audit, config.server.state_dir, lambda: AuditKeys.derive(self.secrets.derive_key))
+            if audit.enabled
+            else None
+        )
         tracer = tracer_of(tracer_provider)
         self.pipeline: Next = compose(self._stages(tracer), DispatchStage(self.bus), tracer)
         self.server = GatewayServer(
@@ -116,6 +135,8 @@ class Gateway:
         # trace -> audit -> identity -> budget -> authz -> validate -> dlp-in; dispatch; dlp-out.
         # Identity is resolved before the pipeline (the principal travels in the call).
         stages: list[Stage] = [TraceStage(tracer)] if tracer is not None else []
+        if self.audit is not None:
+            stages.append(AuditStage(self.audit))
         if self.config.budgets.enabled:
             stages.append(BudgetStage(self.ledger, self.config.budgets, lookup=self.registry.by_canonical))
         if self.policy is not None:
@@ -177,9 +198,62 @@ class Gateway:
         self._refresh_surface()
         await self.server.tools_changed(namespace)
 
+    async def _tool_quarantined(self, tool: str, hashes: dict[str, str]) -> None:
+        # The tool stays hidden and refused whether or not its audit event can be written.
+        if self.audit is not None:
+            try:
+                await self.audit.append("tool_quarantined", {"tool": tool, "definition": hashes})
+            except AuditUnavailable as exc:
+                logger.error("cannot audit the quarantine of %s: %s", tool, exc.message)
+
     def _refresh_surface(self) -> None:
         self._all_entries = self.registry.all()
         self._all_names = [entry.canonical for entry in self._all_entries]
+
+    def _stored_secret_values(self) -> list[str]:
+        # Read on DLP's worker thread when its engine is built. Without a usable master key
+        # there are no stored secrets to know, and none can be released either; a secret that
+        # does not decrypt cannot be released, so skipping it loses nothing.
+        values = []
+        try:
+            names = self.secrets.names()
+        except SecretStoreError:
+            return []
+        for name in names:
+            try:
+                values.append(self.secrets.get(name))
+            except SecretStoreError as exc:
+                logger.warning("DLP cannot learn secret %s: %s", name, exc)
+        return values
+
+    async def read_secret(self, cell: Principal, name: str, *, caller: Principal) -> str:
+        """Release a secret to a cell: the policy decides (`secret:NAME`, `read`, as the cell),
+        the audit record of the decision is durable before the value moves, and DLP knows the
+        value before the cell can put it in a result."""
+        refused = ToolError(f"secret {name!r} is not available to {cell.name}")
+        obj = f"secret:{name}"
+        # Without a policy nothing is granted: secrets are deny-by-default like everything else.
+        usable = self.policy is not None and is_object(obj)
+        decision = self.policy.current.decide(cell, obj, READ) if usable and self.policy else None
+        allowed = decision is not None and decision.allowed
+        fields: dict[str, Any] = {
+            "principal": cell.name, "caller": caller.name, "caller_roles": list(caller.roles),
+            "secret": name, "decision": "allow" if allowed else "deny",
+            "rule": decision.as_note()["rule"] if decision is not None else None,
+        }  # fmt: skip
+        value = None
+        if allowed:
+            try:
+                value = self.secrets.get(name)
+            except SecretStoreError as exc:
+                fields.update(decision="deny", outcome=type(exc).__name__)
+        if self.audit is not None:
+            await self.audit.append("secret_read", fields)  # AuditUnavailable: nothing is released
+        if value is None:
+            raise refused
+        if self.dlp is not None:
+            self.dlp.know_secret(value)
+        return value
 
     # --- policy ----------------------------------------------------------------------------
     def _on_policy_event(self, event: PolicyEvent) -> None:
@@ -233,6 +307,9 @@ class Gateway:
                 except Exception as exc:
                     raise CellLoadError(f"cell {host.address!r} failed to start: {exc}") from exc
                 stack.push_async_callback(host.cell.stop)
+            if self.audit is not None:
+                self.audit.open()
+                stack.callback(self.audit.close)
             await self.ledger.open()
             stack.push_async_callback(self.ledger.aclose)
             if self.jail is not None:
@@ -241,6 +318,8 @@ class Gateway:
 
             try:
                 async with anyio.create_task_group() as tg:
+                    if self.audit is not None:
+                        await tg.start(self.audit.run)
                     tg.start_soon(self.ledger.run_flusher)
                     if self.dlp is not None:
                         tg.start_soon(self._load_dlp)

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mcp_gateway.audit.config import AuditConfig
 from mcp_gateway.authz.config import AuthzConfig
 from mcp_gateway.budgets.config import BudgetConfig
 from mcp_gateway.dlp.config import DlpConfig
@@ -28,6 +29,7 @@ from mcp_gateway.errors import ConfigError
 from mcp_gateway.identity.config import AuthConfig
 from mcp_gateway.jail_config import JailConfig
 from mcp_gateway.names import NAMESPACE_PATTERN, validate_separator
+from mcp_gateway.secrets.config import SecretsConfig
 from mcp_gateway.upstream_config import UpstreamConfig
 
 ENV_PREFIX = "MCP_GATEWAY_"
@@ -105,7 +107,9 @@ class Config(_Strict):
     authz: AuthzConfig = Field(default_factory=AuthzConfig)
     budgets: BudgetConfig = Field(default_factory=BudgetConfig)
     dlp: DlpConfig = Field(default_factory=DlpConfig)
+    secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     jail: JailConfig = Field(default_factory=JailConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
     cells: list[CellConfig] = Field(default_factory=_default_cells)
     upstreams: list[UpstreamConfig] = Field(default_factory=list)
     source: str = Field(default=EMBEDDED, exclude=True)

@@ -20,6 +20,9 @@ from mcp_gateway.dlp.runtime import DlpRuntime
 from mcp_gateway.errors import GatewayError
 from mcp_gateway.identity.config import tokens_path
 from mcp_gateway.pins import PinStore
+from mcp_gateway.secrets.errors import MasterKeyError, SecretStoreError
+from mcp_gateway.secrets.masterkey import MasterKeyUnavailable
+from mcp_gateway.secrets.wiring import key_sources, open_store
 from mcp_gateway.status_files import read_status, status_path
 from sandbox import host as jail_host
 
@@ -158,6 +161,39 @@ def check_upstreams(config: Config) -> Iterable[Check]:
         yield Check("upstream pins", "ok", f"{len(config.upstreams)} upstream(s), no changed tool definition")
 
 
+def check_secrets(config: Config) -> Iterable[Check]:
+    """Which source supplies the master key, how many secrets, whether a rotation is pending.
+    Reads only: it never creates a key, finishes a rotation or decrypts a value."""
+    store = open_store(config)
+    try:
+        sealed = store.key_ids()
+        count = len(store.names())
+    except SecretStoreError as exc:
+        yield Check("secrets", "fail", str(exc))
+        return
+    try:
+        keys = key_sources(config).load()
+    except MasterKeyUnavailable as exc:
+        # The gateway runs without secrets; a store that has some but no key to open them is broken.
+        yield Check("secrets key", "fail" if sealed else "warn", str(exc))
+        return
+    except MasterKeyError as exc:
+        yield Check("secrets key", "fail", str(exc))
+        return
+    data = {"source": keys.current.source, "key_id": keys.current.key_id, "secrets": count}
+    yield Check("secrets key", "ok", f"master key from {keys.current.describe()}", data)
+    if keys.pending is not None:
+        detail = f"a key rotation to key id {keys.pending.key_id} did not finish; run: mcp-gateway secrets rotate-key"
+        yield Check("secrets rotation", "warn", detail)
+    known = {keys.current.key_id} | ({keys.pending.key_id} if keys.pending is not None else set())
+    stranded = {key_id: n for key_id, n in sealed.items() if key_id not in known}
+    if stranded:
+        detail = ", ".join(f"{n} under key id {key_id}" for key_id, n in sorted(stranded.items()))
+        yield Check("secrets", "fail", f"entries sealed under a key that is not at hand: {detail}", stranded)
+    else:
+        yield Check("secrets", "ok", f"{count} secret(s) in {store.directory.path}", {"secrets": count})
+
+
 CHECKS: list[CheckFn] = [
     check_config,
     check_state_dir,
@@ -165,6 +201,7 @@ CHECKS: list[CheckFn] = [
     check_auth,
     check_policy,
     check_dlp,
+    check_secrets,
     check_jail,
     check_upstreams,
 ]

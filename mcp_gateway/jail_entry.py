@@ -39,6 +39,9 @@ class _NoGateway:
     ) -> CallOutcome:
         return CallOutcome(True, NO_CALLS, None)
 
+    async def read_secret(self, cell: Principal, name: str, *, caller: Principal) -> str:
+        raise ToolError("tools that run in the jail cannot read secrets")
+
 
 def run_tool(payload: dict[str, Any]) -> dict[str, Any]:
     cls = import_cell(payload["module"])

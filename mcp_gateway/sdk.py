@@ -93,6 +93,12 @@ class GatewayView(Protocol):
         self, principal: Principal, tool: str, arguments: Mapping[str, Any], *, depth: int
     ) -> CallOutcome: ...
 
+    async def read_secret(self, cell: Principal, name: str, *, caller: Principal) -> str:
+        """A secret's value for `cell` acting for `caller`, if the policy lets `cell` read it
+        (object `secret:NAME`, action `read`); audited either way. Raises `ToolError` when it is
+        refused or missing (the same message for both)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class CellContext:
@@ -110,6 +116,11 @@ class CellContext:
         """Call another tool by canonical name. The call crosses the same pipeline as a client's,
         under this cell's own principal, never the caller's."""
         return await self.gateway.call_tool(self.cell_principal, tool, arguments, depth=self.depth + 1)
+
+    async def secret(self, name: str) -> str:
+        """A secret from the gateway's store, released to this cell (never to the caller): use it,
+        never return it; the gateway's DLP withholds its value from every result anyway."""
+        return await self.gateway.read_secret(self.cell_principal, name, caller=self.principal)
 
 
 InT = TypeVar("InT", bound=BaseModel)

@@ -23,10 +23,17 @@ from mcp_gateway.sdk import CallOutcome, Cell, CellContext, GatewayView, Princip
 
 
 class LocalGatewayView:
-    """A `GatewayView` that calls the given cells directly, without the pipeline."""
+    """A `GatewayView` that calls the given cells directly, without the pipeline, and releases
+    the given secrets to any cell (no policy, no audit: for a cell's own unit tests)."""
 
-    def __init__(self, cells: Sequence[Cell] = ()) -> None:
+    def __init__(self, cells: Sequence[Cell] = (), secrets: Mapping[str, str] | None = None) -> None:
         self._tools = {(f"{cell.namespace}.{spec.name}"): (cell, spec) for cell in cells for spec in cell.tool_specs}
+        self._secrets = dict(secrets or {})
+
+    async def read_secret(self, cell: Principal, name: str, *, caller: Principal) -> str:
+        if name not in self._secrets:
+            raise ToolError(f"secret {name!r} is not available")
+        return self._secrets[name]
 
     @property
     def version(self) -> str:

@@ -53,6 +53,8 @@ from sandbox.runner import jailed_command
 logger = logging.getLogger(__name__)
 ToolsChanged = Callable[[str, list[ToolEntry]], Awaitable[None]]
 """(namespace, its tools now): an upstream came back from a restart with other tools."""
+Quarantined = Callable[[str, dict[str, str]], Awaitable[None]]
+"""(canonical tool, its new definition's hashes): a changed definition was quarantined."""
 RESTART_FIRST_DELAY = 1.0
 RESTART_MAX_DELAY = 30.0
 
@@ -72,9 +74,11 @@ class Upstream:
         separator: str,
         pins: PinStore,
         on_tools_changed: ToolsChanged | None = None,
+        on_quarantined: Quarantined | None = None,
     ) -> None:
         self.config, self._jail, self._separator, self._pins = config, jail, separator, pins
-        self._on_tools_changed = on_tools_changed
+        self._on_tools_changed, self._on_quarantined = on_tools_changed, on_quarantined
+        self._quarantined: list[tuple[str, dict[str, str]]] = []
         self._client: UpstreamSession | None = None
         self._served: set[str] = set()
         self._stopped = anyio.Event()
@@ -135,6 +139,10 @@ class Upstream:
             raise CellLoadError(f"upstream {self.config.name!r} did not start: {exc}") from exc
         self._served = set()
         entries = self._entries(listed)
+        for tool, hashes in self._quarantined:
+            if self._on_quarantined is not None:
+                await self._on_quarantined(tool, hashes)
+        self._quarantined = []
         self._client = session
         return entries
 
@@ -179,6 +187,7 @@ class Upstream:
                 continue
             hashes = definition_hashes(tool.description or "", tool.input_schema, tool.output_schema)
             if self._pins.check(canonical, hashes) == "quarantined":
+                self._quarantined.append((canonical, hashes))
                 logger.warning(
                     "upstream tool %s changed its definition since it was pinned: quarantined until "
                     "`mcp-gateway surface approve %s`",

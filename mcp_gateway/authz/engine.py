@@ -26,6 +26,7 @@ from mcp_gateway.sdk import Principal
 NO_RULE = "no rule allows"
 MAX_CACHED_DECISIONS = 65_536
 CALL = "call"
+READ = "read"
 
 Evaluator = Callable[[str, str, str, str], Verdict]
 CacheKey = tuple[str, tuple[str, ...], str, str, str]

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from mcp_gateway import __version__
-from mcp_gateway.cli import doctor_cmd, policy_cmd, serve_cmd, surface_cmd, token_cmd, tools_cmd
+from mcp_gateway.cli import audit_cmd, doctor_cmd, policy_cmd, secrets_cmd, serve_cmd, surface_cmd, token_cmd, tools_cmd
 from mcp_gateway.errors import ConfigError, GatewayError
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     token_cmd.register(commands)
     policy_cmd.register(commands)
     surface_cmd.register(commands)
+    audit_cmd.register(commands)
+    secrets_cmd.register(commands)
     return parser
 
 

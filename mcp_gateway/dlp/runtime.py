@@ -20,6 +20,7 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,8 @@ class DlpRuntime:
         self._rejected_digest: str | None = None
         self._ready: anyio.Event | None = None
         self._reloading = threading.Lock()
+        self._secret_source: Callable[[], Iterable[str]] = list
+        self._released: set[str] = set()
 
     @property
     def policy(self) -> DlpPolicy:
@@ -91,7 +94,25 @@ class DlpRuntime:
         return [name for name in self.config.known_secret_env if os.environ.get(name)]
 
     def known_secrets(self) -> list[str]:
-        return [os.environ[name] for name in self.known_secrets_present()]
+        """What GATEWAY_SECRET matches: the env values named by `known_secret_env`, every value
+        in the secret store (read when the engine is built), and every value released since."""
+        values = [os.environ[name] for name in self.known_secrets_present()]
+        return list(dict.fromkeys([*values, *self._secret_source(), *self._released]))
+
+    def set_secret_source(self, source: Callable[[], Iterable[str]]) -> None:
+        """The secret store's values, read whenever the engine is (re)built."""
+        self._secret_source = source
+
+    def know_secret(self, value: str) -> None:
+        """A value released to a cell: from now on DLP finds it in every payload. Cached scan
+        results are dropped, since they were made without it."""
+        if value in self._released:
+            return
+        self._released.add(value)
+        if self._engine is not None:
+            self._engine.set_known_secrets(self.known_secrets())
+        if self._service is not None:
+            self._service.forget_cached()
 
     def _engine_for(self, files: DlpFiles) -> tuple[Any, Any]:
         # Imported here, not at the top: importing Presidio costs seconds, and this runs on a

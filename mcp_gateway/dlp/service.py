@@ -52,6 +52,13 @@ class DlpService:
         # The scanner's cache is not thread-safe; big payloads are scanned on a worker thread.
         self._lock = threading.Lock()
 
+    def forget_cached(self) -> None:
+        """Drop cached scan results (the recognizers changed: a secret became known)."""
+        clear = getattr(self.scanner, "clear_cache", None)
+        if clear is not None:
+            with self._lock:
+                clear()
+
     def _scan_locked(self, leaves: Sequence[Leaf]) -> list[Finding]:
         with self._lock:
             return self.scanner.scan(leaves)

@@ -50,9 +50,9 @@ async def test_tool_call_span_follows_mcp_conventions(
     assert "jsonrpc.request.id" in attributes
     assert "error.type" not in attributes
     assert call.context is not None and format(call.context.trace_id, "032x") == CALLER_TRACE
-    # Each stage's span is the child of the stage before it: call -> budget -> authz -> validate -> dlp -> dispatch.
+    # Each stage's span is the child of the stage before it: call -> audit -> budget -> ... -> dispatch.
     parent = call
-    for stage in ("budget", "authz", "validate", "dlp", "dispatch"):
+    for stage in ("audit", "budget", "authz", "validate", "dlp", "dispatch"):
         child = _by_name(finished, f"stage {stage}")
         assert child.parent is not None and parent.context is not None
         assert child.parent.span_id == parent.context.span_id, stage

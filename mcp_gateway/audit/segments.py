@@ -1,0 +1,31 @@
+"""The log's files: `audit-000001.jsonl`, `audit-000002.jsonl`, ... in one directory. A file is
+closed and the next begun when it reaches its size or age limit; the chain runs on across files
+(the first line of a file chains from the last line of the one before)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Final
+
+_NAME: Final = re.compile(r"^audit-(\d{6,})\.jsonl$")
+
+
+def segment_name(number: int) -> str:
+    return f"audit-{number:06d}.jsonl"
+
+
+def segments(directory: Path) -> list[Path]:
+    """The log's files in order (others in the directory are ignored)."""
+    try:
+        found = [(int(match.group(1)), path) for path in directory.iterdir() if (match := _NAME.match(path.name))]
+    except FileNotFoundError:
+        return []
+    return [path for _, path in sorted(found)]
+
+
+def number_of(path: Path) -> int:
+    match = _NAME.match(path.name)
+    if match is None:
+        raise ValueError(f"{path.name} is not an audit file")
+    return int(match.group(1))
