@@ -74,6 +74,10 @@ class PinStore:
         self._write()
         return "quarantined"
 
+    def pinned(self) -> dict[str, Any]:
+        """Every pinned definition's hashes (without the time it was pinned)."""
+        return {tool: {k: v for k, v in pin.items() if k != "pinned_at"} for tool, pin in self._data["pinned"].items()}
+
     def pending(self) -> dict[str, Any]:
         return dict(self._data["pending"])
 
