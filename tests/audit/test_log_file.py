@@ -81,6 +81,7 @@ def _edit(path: Path, change: str) -> None:
 
 
 @pytest.mark.parametrize("change", ["value", "delete", "swap", "insert", "truncate"])
+@pytest.mark.req("R-027")
 def test_verify_finds_every_kind_of_edit(filled: Path, change: str) -> None:
     _edit(filled, change)
     report = _verify(filled.parents[1])

@@ -64,6 +64,7 @@ def test_check_fails_when_a_policy_test_fails(tmp_path: Path, capsys: pytest.Cap
     assert "policy test failed: rex (roles reader) @ default: call fs.write_file" in capsys.readouterr().err
 
 
+@pytest.mark.req("R-011")
 def test_explain_gives_the_decision_and_the_rule(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["policy", "explain", "--policy-dir", str(ROOT / "policies"), "--principal", "rex"]
     assert run(*argv, "--role", "reader", "--role", "user", "--tool", "fs.write_file") == 0

@@ -41,6 +41,7 @@ def test_the_default_policy_dir_is_the_bundled_one_unless_configured(tmp_path: P
     assert load_snapshot(DEFAULT_POLICY_DIR).tests == len(CASES)
 
 
+@pytest.mark.req("R-009")
 def test_the_stdio_user_sees_every_default_tool_and_a_reader_only_what_it_may_read(snapshot: PolicySnapshot) -> None:
     tools = [
         "fs.list_dir", "fs.read_file", "fs.search", "fs.stat", "fs.write_file",

@@ -39,6 +39,7 @@ def allowed(engine: Engine, principal: Principal, obj: str, act: str = "call") -
     return decision.allowed
 
 
+@pytest.mark.req("R-008")
 def test_deny_by_default_names_no_rule(engine: Engine) -> None:
     assert engine.decide(Principal("nobody"), "fs.read_file", "call") == Decision(False, None, NO_RULE)
 

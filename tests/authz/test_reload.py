@@ -72,6 +72,7 @@ async def test_a_good_change_is_swapped_in(store: PolicyStore) -> None:
         ("", TESTS_A, "policy_tests.yaml:2: policy test failed"),  # an emptied file is not "deny all, fine"
     ],
 )
+@pytest.mark.req("R-010")
 async def test_a_bad_change_is_rejected_and_the_last_good_policy_kept(
     store: PolicyStore, policy: str, tests: str, reason: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -88,6 +88,7 @@ async def test_a_refusal_reads_like_an_unknown_tool(store: PolicyStore, transpor
     assert call.notes["authz"]["rule"] == ["role:reader", "*", "fs.write_file", "call", "deny"]
 
 
+@pytest.mark.req("R-030")
 async def test_the_decision_and_its_rule_go_on_the_span(store: PolicyStore) -> None:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
@@ -103,6 +104,7 @@ async def test_the_decision_and_its_rule_go_on_the_span(store: PolicyStore) -> N
     ]
 
 
+@pytest.mark.req("R-008")
 async def test_over_mcp_a_forbidden_tool_and_a_missing_one_give_the_same_error(store: PolicyStore) -> None:
     async def error_for(tools: list[ToolEntry], wire_name: str) -> tuple[int, str, object]:
         registry = Registry(tools)

@@ -23,6 +23,7 @@ def only(**limits: int | None) -> BudgetConfig:
     return BudgetConfig(default=UNLIMITED.model_copy(update=limits))
 
 
+@pytest.mark.req("R-012")
 async def test_calls_per_minute_run_out_and_slide_back(ledger: BudgetLedger, clock: FakeClock) -> None:
     pipeline = chain(ledger, only(calls_per_minute=2), Endpoint())
     await pipeline(call_of(entry()))

@@ -16,6 +16,7 @@ from mcp_gateway.errors import ConfigError
 from tests.dlp import support
 
 
+@pytest.mark.req("R-014")
 def test_the_email_recognizer_never_fetches_the_public_suffix_list() -> None:
     support.engine()
     assert tuple(tldextract.tldextract.TLD_EXTRACTOR.suffix_list_urls) == ()

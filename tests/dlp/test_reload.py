@@ -48,6 +48,7 @@ async def runtime(tmp_path: Path) -> DlpRuntime:
     return runtime
 
 
+@pytest.mark.req("R-016")
 async def test_a_change_that_passes_its_tests_goes_live(runtime: DlpRuntime) -> None:
     assert runtime.watchable
     assert runtime.reload() is None  # nothing changed

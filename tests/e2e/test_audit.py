@@ -40,6 +40,7 @@ def _config(tmp_path: Path, state_dir: Path, extra: str = "") -> Path:
     return write_config(tmp_path / "g.toml", state_dir, f'\n[authz]\npolicy_dir = "{policy}"\n{extra}')
 
 
+@pytest.mark.req("R-026")
 async def test_every_call_is_recorded_and_the_log_verifies(tmp_path: Path, state_dir: Path) -> None:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
@@ -99,6 +100,7 @@ async def test_the_cli_reports_the_first_bad_record(tmp_path: Path, state_dir: P
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tiny tmpfs needs root")
+@pytest.mark.req("R-028")
 async def test_a_full_audit_disk_refuses_calls(tmp_path: Path, state_dir: Path) -> None:
     disk = tmp_path / "tiny"
     disk.mkdir()
@@ -118,6 +120,7 @@ async def test_a_full_audit_disk_refuses_calls(tmp_path: Path, state_dir: Path) 
         subprocess.run(["umount", str(disk)], check=True)
 
 
+@pytest.mark.req("R-029")
 async def test_a_gateway_killed_under_load_loses_no_acknowledged_call(
     tmp_path: Path, state_dir: Path, clean_env: dict[str, str]
 ) -> None:

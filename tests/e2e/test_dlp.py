@@ -44,6 +44,7 @@ def _text(result: Any) -> str:
     return "\n".join(getattr(block, "text", "") for block in result.content)
 
 
+@pytest.mark.req("R-013")
 async def test_results_are_rewritten_per_entity_over_stdio(
     config_file: Path, clean_env: dict[str, str], state_dir: Path
 ) -> None:
@@ -107,6 +108,7 @@ async def test_a_result_with_a_private_key_is_withheld(tmp_path: Path, state_dir
     assert "MIIEvQ" not in _text(read)
 
 
+@pytest.mark.req("R-015")
 async def test_the_gateways_own_secrets_never_leave_in_any_encoding(
     tmp_path: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -24,6 +24,7 @@ def relay_config(tmp_path: Path, state_dir: Path, extra: str = "", grant: bool =
 
 
 @pytest.mark.anyio
+@pytest.mark.req("R-005")
 async def test_cells_call_each_other_through_the_pipeline_as_themselves(tmp_path: Path, state_dir: Path) -> None:
     config = load_config(relay_config(tmp_path, state_dir), {})
     async with gateway_client(config) as (_, client):

@@ -43,6 +43,7 @@ async def test_inspector_over_stdio(config_file: Path) -> None:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("era", ["auto", "legacy"])
+@pytest.mark.req("R-002")
 async def test_inspector_over_http(http_gateway: GatewayProcess, era: str) -> None:
     target = [http_gateway.mcp_url, "--protocol-era", era, "--header", f"Authorization: Bearer {http_gateway.token}"]
     listed = await _inspector(*target, "--method", "tools/list")

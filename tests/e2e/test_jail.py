@@ -47,6 +47,7 @@ except OSError: print("no network")
         assert failed["exit_code"] == 3
 
 
+@pytest.mark.req("R-017")
 async def test_a_high_risk_tool_never_runs_in_the_gateways_process(tmp_path: Path, state_dir: Path) -> None:
     (state_dir / "notes.db").write_text("x")
     config = load_config(write_config(tmp_path / "g.toml", state_dir, CELLS), {})

@@ -65,6 +65,7 @@ def _setup(tmp_path: Path, state_dir: Path, port: int) -> Path:
     return file
 
 
+@pytest.mark.req("R-025")
 async def test_the_secret_reaches_the_host_but_never_the_model(tmp_path: Path, state_dir: Path, echo_port: int) -> None:
     config = load_config(_setup(tmp_path, state_dir, echo_port), {})
     async with gateway_client(config) as (_, client):

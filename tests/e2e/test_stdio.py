@@ -18,6 +18,7 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.req("R-001")
 async def test_lists_and_calls_tools_in_both_protocol_eras(
     config_file: Path, clean_env: dict[str, str], mode: str
 ) -> None:
@@ -45,6 +46,7 @@ async def test_principal_flag_overrides_configuration(config_file: Path, clean_e
         assert who.structured_content is not None and who.structured_content["principal"] == "bob"
 
 
+@pytest.mark.req("R-004")
 async def test_bad_calls_get_clear_errors_and_the_gateway_keeps_serving(
     config_file: Path, clean_env: dict[str, str], state_dir: Path
 ) -> None:
@@ -92,6 +94,7 @@ async def _initialize(process: Process) -> None:
     await process.stdin.send(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
 
 
+@pytest.mark.req("R-004")
 async def test_malformed_and_oversized_messages_get_json_rpc_errors(
     config_file: Path, clean_env: dict[str, str]
 ) -> None:

@@ -7,6 +7,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.support import GATEWAY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,6 +20,7 @@ def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.req("R-031")
 def test_the_committed_lock_matches_and_a_change_fails_the_check(tmp_path: Path, clean_env: dict[str, str]) -> None:
     env = {**clean_env, "XDG_CONFIG_HOME": str(tmp_path / "no-config")}
     ok = _run("check", "--lock", str(ROOT / "surface.lock.json"), env=env)

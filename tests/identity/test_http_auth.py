@@ -195,6 +195,7 @@ async def test_health_tells_strangers_only_that_it_is_up(tmp_path: Path) -> None
         assert detailed.json()["status"] == "ok" and "version" in detailed.json()
 
 
+@pytest.mark.req("R-002")
 async def test_rebinding_is_refused_before_credentials_are_looked_at(tmp_path: Path) -> None:
     async with served(tmp_path) as gw, httpx.AsyncClient(timeout=10) as http:
         _, token = gw.store.create("alice", [], None)

@@ -50,6 +50,7 @@ def verifier(jwks: Path) -> JwtVerifier:
     return JwtVerifier(settings(jwks))
 
 
+@pytest.mark.req("R-007")
 async def test_valid_rsa_and_ed25519_tokens_give_the_principal(verifier: JwtVerifier) -> None:
     for key in (RSA, ED):
         token = key.mint(claims(roles=["reader", "writer"]))

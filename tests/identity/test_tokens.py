@@ -49,6 +49,7 @@ def test_wrong_and_malformed_tokens_are_refused(store: TokenStore) -> None:
         assert store.verify(bad) is None, bad
 
 
+@pytest.mark.req("R-007")
 def test_the_file_holds_only_a_hash_and_is_private(store: TokenStore) -> None:
     _, token = store.create("alice", ["reader"], None)
     raw = store.path.read_text()

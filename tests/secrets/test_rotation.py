@@ -89,6 +89,7 @@ KILLS = [(1, 0), (2, 0), (8, 0), (14, 0), (0, 3), (0, 6), (0, 11)]
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.req("R-024")
 def test_a_rotation_killed_at_any_point_loses_nothing(tmp_path: Path) -> None:
     cases: list[Case] = []
     for index, (pause_at, lines) in enumerate(KILLS):

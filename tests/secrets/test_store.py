@@ -73,6 +73,7 @@ def test_values_and_descriptions_that_are_refused(store: SecretStore) -> None:
     assert store.names() == []
 
 
+@pytest.mark.req("R-023")
 def test_files_are_private_and_hold_no_plaintext(store: SecretStore, state_dir: Path) -> None:
     store.set("github_token", VALUE, description="CI pushes")
     store.derive_key("audit-chain")

@@ -70,6 +70,7 @@ def _upstream(network: list[str]) -> str:
     )
 
 
+@pytest.mark.req("R-022")
 async def test_only_listed_destinations_are_reachable(
     tmp_path: Path, state_dir: Path, web: tuple[int, int], echo_port: int
 ) -> None:

@@ -65,6 +65,7 @@ async def test_the_jail_runs_a_command() -> None:
     assert result.exit_code == 0 and result.stdout.startswith(b"hello ") and b" /tmp/jail-" in result.stdout
 
 
+@pytest.mark.req("R-018")
 async def test_no_tcp_or_udp_to_the_hosts_loopback() -> None:
     with socket.socket() as listener, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
         listener.bind(("127.0.0.1", 0))

@@ -14,6 +14,7 @@ def test_this_host_applies_every_layer() -> None:
     assert host.missing(ALL_LAYERS) == {}
 
 
+@pytest.mark.req("R-019")
 def test_a_required_layer_the_host_lacks_refuses_the_jail() -> None:
     older_kernel = {**host.available(), "landlock": "the kernel has no Landlock (or it is disabled)"}
     with pytest.raises(LayerUnavailable, match=r"landlock: the kernel has no Landlock"):

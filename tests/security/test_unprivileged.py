@@ -54,6 +54,7 @@ def _interpreter(env: dict[str, str]) -> str:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching to another user needs root")
+@pytest.mark.req("R-018")
 def test_the_escape_suite_holds_for_an_unprivileged_user() -> None:
     env = _environment()
     python = _interpreter(env)

@@ -28,6 +28,7 @@ def test_file_then_environment_overrides(tmp_path: Path) -> None:
     assert config.server.principal == "carol"
 
 
+@pytest.mark.req("R-032")
 def test_bad_value_names_file_and_key(tmp_path: Path) -> None:
     file = tmp_path / "gateway.toml"
     file.write_text('[http]\nport = "many"\n')

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mcp_gateway.config import load_config
 from mcp_gateway.doctor import run_checks
 from mcp_gateway.pins import PinStore, definition_hashes
@@ -20,6 +22,7 @@ def test_doctor_reports_cells_and_a_loose_state_dir(tmp_path: Path) -> None:
     assert checks["state dir"].status == "warn"
 
 
+@pytest.mark.req("R-033")
 def test_doctor_cli_json_and_exit_code(tmp_path: Path) -> None:
     file = write_config(tmp_path / "g.toml", tmp_path / "state")
     done = subprocess.run(

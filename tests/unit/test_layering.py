@@ -6,12 +6,15 @@ import pkgutil
 import tomllib
 from pathlib import Path
 
+import pytest
+
 import mcp_gateway
 
 ROOT = Path(__file__).resolve().parents[2]
 ALLOWED_TO_CELLS = {"mcp_gateway.sdk", "mcp_gateway.__main__"}
 
 
+@pytest.mark.req("R-034")
 def test_cells_are_forbidden_every_gateway_module_but_the_sdk() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     contracts = {c["name"]: c for c in config["tool"]["importlinter"]["contracts"]}

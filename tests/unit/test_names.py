@@ -23,6 +23,7 @@ def test_malformed_names_are_refused(name: str) -> None:
         split_canonical(name)
 
 
+@pytest.mark.req("R-003")
 def test_wire_names_use_the_separator_and_fit_client_rules() -> None:
     assert wire_name("fs.read_file", "__") == "fs__read_file"
     assert wire_name("fs.read_file", "-") == "fs-read_file"
