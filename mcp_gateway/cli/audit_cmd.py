@@ -11,12 +11,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from mcp_gateway.audit.access import audit_paths, open_keys
 from mcp_gateway.audit.query import Filter, follow, records
+from mcp_gateway.audit.restart import restart
 from mcp_gateway.audit.verify import verify
 from mcp_gateway.cli.common import add_config_option, config_from
 
@@ -53,6 +55,20 @@ def register(commands: Any) -> None:
     tail.add_argument("-f", "--follow", action="store_true", help="keep printing records as they are written")
     tail.add_argument("--json", action="store_true", help="one JSON record per line")
     tail.set_defaults(run=run_tail)
+
+    again = sub.add_parser(
+        "restart",
+        help="set a broken log aside and start a new chain (see ops/runbooks)",
+        description=(
+            "Move the log and its checkpoints to <state_dir>/audit-archive/<time>/ and start a new chain whose "
+            "first record names them, what verify found and why. Stop the gateway first. Refused when the log "
+            "verifies, unless --force."
+        ),
+    )
+    add_config_option(again)
+    again.add_argument("--reason", required=True, help="why (recorded in the new log)")
+    again.add_argument("--force", action="store_true", help="restart even though the log verifies")
+    again.set_defaults(run=run_restart)
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
@@ -131,4 +147,16 @@ def run_tail(args: argparse.Namespace) -> int:
     if args.follow:
         with contextlib.suppress(KeyboardInterrupt):
             _print(follow(log_dir, where), args.json)
+    return EXIT_OK
+
+
+def run_restart(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    log_dir, checkpoint_dir = audit_paths(config)
+    keys = open_keys(config)
+    if verify(log_dir, keys.chain, checkpoint_dir, keys.public_key).ok and not args.force:
+        print("the log verifies: nothing to recover (use --force to restart it anyway)", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    record = restart(log_dir, checkpoint_dir, config.server.state_dir / "audit-archive", keys, args.reason)
+    print(f"the old log is in {record['archived_to']}; a new chain starts with a log_restarted record")
     return EXIT_OK
