@@ -22,6 +22,7 @@ from mcp_gateway.errors import GatewayError
 
 Verdict = Literal["pinned", "trusted", "quarantined"]
 PINS_FILE = "upstream_pins.json"
+FORMAT_VERSION = 1
 
 
 def definition_hashes(description: str, input_schema: Mapping[str, Any], output_schema: Any) -> dict[str, str]:
@@ -44,7 +45,7 @@ class PinStore:
         try:
             data = json.loads(self.path.read_text())
         except FileNotFoundError:
-            return {"pinned": {}, "pending": {}}
+            return {"version": FORMAT_VERSION, "pinned": {}, "pending": {}}
         except (OSError, ValueError) as exc:
             raise GatewayError(f"{self.path} cannot be read as a pin file ({exc}); fix or restore it") from None
         if not isinstance(data, dict) or not isinstance(data.get("pinned"), dict):

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, TypeVar, get_type_hints
 
@@ -147,6 +147,21 @@ class ToolSpec:
     budget is spent (checked when the gateway loads its tools)."""
 
 
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file a cell keeps. `kind` says where its version lives: SQLite's `user_version`, or
+    the top-level `"version"` of a JSON object. `migrations[n]` upgrades a file of version n to
+    n + 1 in place (it is given a copy; the gateway swaps it in after checking it)."""
+
+    name: str
+    path: Path
+    kind: Literal["sqlite", "json"]
+    version: int
+    migrations: Mapping[int, Callable[[Path], None]] = field(default_factory=dict)
+    describe: Mapping[int, str] = field(default_factory=dict)
+    """What each migration changes, for `migrate --dry-run`."""
+
+
 _TOOL_MARK = "__mcp_gateway_tool__"
 
 
@@ -240,6 +255,11 @@ class Cell:
 
     async def stop(self) -> None:
         """Release resources. Called once at shutdown, after the last call has finished."""
+
+    def stored_files(self) -> Sequence[StoredFile]:
+        """The files this cell keeps, with their format versions: the gateway refuses to start
+        on a version it does not know, and `mcp-gateway migrate` upgrades old ones."""
+        return ()
 
     def bound_tool(self, spec: ToolSpec) -> Callable[[BaseModel, CellContext], Awaitable[BaseModel]]:
         """The bound method implementing `spec`."""

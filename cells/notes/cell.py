@@ -6,6 +6,9 @@ argument, so no caller can name someone else's notes.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
@@ -13,7 +16,7 @@ from typing import ClassVar
 import anyio.to_thread
 from pydantic import BaseModel
 
-from mcp_gateway.sdk import Cell, CellContext, ToolError, tool
+from mcp_gateway.sdk import Cell, CellContext, StoredFile, ToolError, tool
 
 from .models import (
     MAX_KEY_CHARS,
@@ -34,7 +37,7 @@ from .models import (
     SearchOut,
 )
 from .search import MAX_TERMS, SNIPPET_MARK
-from .store import NoteLimitError, NoteStore, Owner
+from .store import FORMAT_VERSION, NoteLimitError, NoteStore, Owner
 
 _DEFAULTS = NotesSettings()
 
@@ -61,6 +64,18 @@ class NotesCell(Cell):
         if configured is None:
             return self.state_dir / "notes.sqlite3"
         return configured if configured.is_absolute() else self.state_dir / configured
+
+    def stored_files(self) -> Sequence[StoredFile]:
+        return (
+            StoredFile(
+                "notes database",
+                self.database_path,
+                "sqlite",
+                FORMAT_VERSION,
+                migrations={0: _stamp_version},
+                describe={0: "records the format version (the schema is unchanged)"},
+            ),
+        )
 
     async def start(self) -> None:
         self._store = await anyio.to_thread.run_sync(NoteStore.open, self.database_path)
@@ -183,3 +198,10 @@ class NotesCell(Cell):
     async def delete(self, args: DeleteIn, ctx: CellContext) -> DeleteOut:
         deleted = await anyio.to_thread.run_sync(self.store.delete, _owner(ctx), args.key)
         return DeleteOut(key=args.key, deleted=deleted)
+
+
+def _stamp_version(path: Path) -> None:
+    """0 -> 1: databases from before format versions have the same schema; say so."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+        db.commit()

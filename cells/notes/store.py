@@ -20,6 +20,9 @@ from typing import Literal
 
 from .search import IndexedNote, Scope, SearchIndex, default_index, query_terms, rank
 
+FORMAT_VERSION = 1
+"""The notes database's format (SQLite `user_version`); the gateway refuses to start on another."""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     name TEXT PRIMARY KEY,
@@ -158,7 +161,10 @@ class NoteStore:
             raise StoreError(f"cannot switch the database to WAL mode (it stays in {mode!r} mode)")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
+        fresh = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
         conn.executescript(_SCHEMA)
+        if fresh:  # the format version `mcp-gateway migrate` reads; an old file keeps its own
+            conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
         with self._transaction("IMMEDIATE"):
             # Another index kept the word index out of step while it was in charge, if at all.
             row = conn.execute("SELECT value FROM meta WHERE name = 'search_index'").fetchone()

@@ -34,7 +34,7 @@ from anyio.abc import TaskStatus
 from mcp_gateway.audit.chain import GENESIS, BadLine, open_line, seal, seq_of
 from mcp_gateway.audit.checkpoints import Checkpointer
 from mcp_gateway.audit.errors import AuditLogError, AuditUnavailable
-from mcp_gateway.audit.segments import number_of, segment_name, segments
+from mcp_gateway.audit.segments import number_of, segment_name, segments, write_format
 
 logger = logging.getLogger(__name__)
 TICK_SECONDS: Final = 1.0
@@ -80,6 +80,8 @@ class AuditWriter:
     def open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         files = segments(self.directory)
+        if not files:  # a new log states its format (`mcp-gateway migrate` reads it)
+            write_format(self.directory)
         if files:
             self._recover(files)
             self._segment = number_of(files[-1])

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from mcp_gateway.budgets.errors import BudgetStoreError
 
+FORMAT_VERSION = 1
+"""The ledger's format (SQLite `user_version`)."""
 RETAINED_DAYS = 31
 """Older days are deleted at open: the ledger only needs today; a month helps an operator."""
 
@@ -60,7 +62,10 @@ class UsageStore:
             # a power cut may lose the last commits, which for budgets is an acceptable trade.
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=5000")
+            fresh = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
             db.execute(_SCHEMA)
+            if fresh:  # the format version `mcp-gateway migrate` reads
+                db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
             db.execute("DELETE FROM usage WHERE day < date(?, ?)", (today, f"-{RETAINED_DAYS} days"))
         except sqlite3.Error as exc:
             db.close()
