@@ -7,19 +7,29 @@ Each check is a small function returning `Check`s; the CLI prints them (or `--js
 from __future__ import annotations
 
 import json
+import os
 import stat
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Literal
 
+from mcp_gateway import formats, triggers
 from mcp_gateway.app import Gateway
+from mcp_gateway.audit.access import audit_paths
+from mcp_gateway.audit.keys import AuditKeys
+from mcp_gateway.audit.segments import segments
+from mcp_gateway.audit.verify import verify
 from mcp_gateway.authz.config import resolve_policy_dir
 from mcp_gateway.authz.reload import PolicyStore
 from mcp_gateway.config import Config
 from mcp_gateway.dlp.runtime import DlpRuntime
 from mcp_gateway.errors import GatewayError
 from mcp_gateway.identity.config import tokens_path
+from mcp_gateway.identity.tokens import TokenStore
 from mcp_gateway.pins import PinStore
+from mcp_gateway.registry import load_cells
 from mcp_gateway.secrets.errors import MasterKeyError, SecretStoreError
 from mcp_gateway.secrets.masterkey import MasterKeyUnavailable
 from mcp_gateway.secrets.wiring import key_sources, open_store
@@ -194,6 +204,87 @@ def check_secrets(config: Config) -> Iterable[Check]:
         yield Check("secrets", "ok", f"{count} secret(s) in {store.directory.path}", {"secrets": count})
 
 
+def check_formats(config: Config) -> Iterable[Check]:
+    """Every kept file in a format this gateway runs (else it refuses to start)."""
+    try:
+        cells = [item.cell.stored_files() for item in load_cells(config)]
+        findings = formats.inspect(formats.kept_files(config, cells))
+    except GatewayError as exc:
+        yield Check("formats", "fail", str(exc))
+        return
+    stale = [f for f in findings if f.state in ("old", "newer")]
+    for finding in stale:
+        detail = f"{finding.kept.name} is in format {finding.found}, this gateway runs {finding.kept.current}"
+        yield Check("formats", "fail", f"{detail}: {formats.MIGRATE_HINT}")
+    if not stale:
+        present = sum(1 for f in findings if f.state == "current")
+        yield Check("formats", "ok", f"{present} kept file(s), all in the current format")
+
+
+def check_audit(config: Config) -> Iterable[Check]:
+    """The log's directory is writable and its chain and checkpoints verify (needs the key;
+    never creates one)."""
+    if not config.audit.enabled:
+        yield Check("audit", "warn", "the audit log is disabled: calls leave no record")
+        return
+    log_dir, checkpoint_dir = audit_paths(config)
+    writable = log_dir if log_dir.exists() else log_dir.parent
+    if writable.exists() and not os.access(writable, os.W_OK):
+        yield Check("audit", "fail", f"{writable} is not writable: every call would be refused")
+        return
+    if not segments(log_dir):
+        yield Check("audit", "ok", f"{log_dir} (no records yet)")
+        return
+    if not (config.server.state_dir / "secrets" / "_root.json").exists():
+        yield Check("audit", "fail", "the log exists but the secret store's root key (its keys) is missing")
+        return
+    try:
+        key_sources(config).load()
+        keys = AuditKeys.derive(open_store(config).derive_key)
+    except (MasterKeyError, SecretStoreError) as exc:
+        yield Check("audit", "warn", f"cannot verify the chain without the master key: {exc}")
+        return
+    report = verify(log_dir, keys.chain, checkpoint_dir, keys.public_key)
+    if report.ok:
+        yield Check("audit", "ok", f"{report.records} records in {report.files} file(s) verify", report.as_dict())
+    else:
+        problem = report.problem
+        assert problem is not None
+        where = f"{problem.file}, line {problem.line}" if problem.line else str(problem.file or "")
+        yield Check("audit", "fail", f"the chain is broken at {where}: {problem.reason}", report.as_dict())
+
+
+def check_distribution(config: Config) -> Iterable[Check]:
+    """The seed's distribution triggers, and the recommendation they add up to."""
+    try:
+        gateway = Gateway(config)
+        entries = gateway.registry.all()
+        domains = len(gateway.policy.current.engine.policy.domains()) if gateway.policy is not None else 1
+    except GatewayError as exc:
+        yield Check("distribution", "warn", f"cannot weigh the triggers: {exc}")
+        return
+    try:
+        owners = [info.principal for info in TokenStore(tokens_path(config)).list()]
+    except GatewayError:
+        owners = []
+    package = Path(__file__).resolve().parent
+    roots = [package, package.parent / "sandbox"]
+    roots += sorted({Path(sys.modules[type(h.cell).__module__].__file__ or "").parent for h in gateway.hosts})
+    fired = triggers.evaluate(
+        audit_dir=audit_paths(config)[0],
+        token_principals=owners,
+        upstreams=len(config.upstreams),
+        high_risk_tools=sum(1 for entry in entries if entry.risk == "high"),
+        domains=max(domains, 1),
+        code_roots=roots,
+    )
+    for trigger in fired:
+        yield Check(f"trigger: {trigger.name}", "warn" if trigger.fired else "ok", trigger.detail, trigger.as_json())
+    advice = triggers.recommendation(fired)
+    data = {"recommendation": advice, "triggers": [t.as_json() for t in fired]}
+    yield Check("distribution", "ok", advice, data)
+
+
 CHECKS: list[CheckFn] = [
     check_config,
     check_state_dir,
@@ -204,6 +295,9 @@ CHECKS: list[CheckFn] = [
     check_secrets,
     check_jail,
     check_upstreams,
+    check_formats,
+    check_audit,
+    check_distribution,
 ]
 
 
