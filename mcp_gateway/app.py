@@ -21,14 +21,17 @@ from mcp_gateway.authz.patterns import is_object
 from mcp_gateway.authz.reload import PolicyEvent, PolicyStore
 from mcp_gateway.budgets.ledger import BudgetLedger
 from mcp_gateway.bus.base import Bus
-from mcp_gateway.bus.memory import MemoryBus
+from mcp_gateway.bus.routed import linked
+from mcp_gateway.bus.wiring import gateway_bus
 from mcp_gateway.cellhost import CellHost
 from mcp_gateway.config import Config
 from mcp_gateway.dlp.runtime import DlpRuntime
 from mcp_gateway.errors import CellLoadError, MalformedName, Refusal
 from mcp_gateway.file_watch import ReloadEvent
+from mcp_gateway.formats import kept_files, require_current
 from mcp_gateway.identity.verifier import principal_from_user
 from mcp_gateway.jailed_tools import JailedTools
+from mcp_gateway.metrics import NO_METRICS, Metrics
 from mcp_gateway.names import split_canonical
 from mcp_gateway.pins import PinStore
 from mcp_gateway.pipeline import Next, Stage, ToolCall, compose
@@ -72,20 +75,29 @@ class Gateway:
         tracer_provider: trace.TracerProvider | None = None,
         stdio_principal: str | None = None,
         bus: Bus | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        """`metrics` None means metrics are off (see telemetry_setup.Telemetry)."""
         self.config = config
+        self.metrics = metrics
+        tracer = tracer_of(tracer_provider)
         self.stdio_principal = Principal(stdio_principal or config.server.principal, roles=("local",))
         self.http_principal = Principal("anonymous")
         self._loaded = load_cells(config)
-        risky = [item for item in self._loaded if any(spec.risk == "high" for spec in item.cell.tool_specs)]
-        self.jail = JailedTools(config.jail, risky) if risky and config.jail.enabled else None
+        local = [item for item in self._loaded if not item.config.remote]  # remote ones: hosted by workers
+        risky = [item for item in local if any(spec.risk == "high" for spec in item.cell.tool_specs)]
+        self.jail = (
+            JailedTools(config.jail, risky, metrics=metrics or NO_METRICS, tracer=tracer)
+            if risky and config.jail.enabled
+            else None
+        )
         separator = config.server.wire_separator
         jail_on = config.jail.enabled
         # The registry first: it refuses a high-risk tool when the jail is off, before any host exists.
         self.registry = Registry(
             entry for item in self._loaded for entry in tool_entries(item, separator, jail=jail_on)
         )
-        self.hosts = [CellHost(item.cell, self, self.jail if item in risky else None) for item in self._loaded]
+        self.hosts = [CellHost(item.cell, self, self.jail if item in risky else None) for item in local]
         pins = PinStore(config.server.state_dir)
         self.upstreams = [
             Upstream(item, config.jail, separator, pins, self._upstream_tools_changed, self._tool_quarantined)
@@ -97,7 +109,7 @@ class Gateway:
         clash = self.registry.namespaces() & {upstream.address for upstream in self.upstreams}
         if clash:
             raise CellLoadError(f"an upstream and a cell share the namespace {sorted(clash)[0]!r}")
-        self.bus: Bus = bus or MemoryBus()
+        self.bus: Bus = bus or gateway_bus(config)
         self.ledger = BudgetLedger.in_state_dir(config.server.state_dir)
         # Loaded and tested now: a gateway whose policy does not load does not start (fail closed).
         self.policy = PolicyStore(resolve_policy_dir(config.authz)) if config.authz.enabled else None
@@ -110,6 +122,7 @@ class Gateway:
         )
         if self.dlp is not None:
             self.dlp.set_secret_source(self._stored_secret_values)
+            self.dlp.set_key_source(lambda: self.secrets.derive_key("dlp"))
         self._refresh_surface()
         # The audit log's keys come from the secret store (the master key must be usable).
         audit = config.audit
@@ -119,7 +132,6 @@ class Gateway:
             if audit.enabled
             else None
         )
-        tracer = tracer_of(tracer_provider)
         self.pipeline: Next = compose(self._stages(tracer), DispatchStage(self.bus), tracer)
         self.server = GatewayServer(
             config.server.name,
@@ -129,14 +141,17 @@ class Gateway:
             self.visible_entries,
             separator=separator,
             tracer=tracer,
+            metrics=metrics,
         )
 
     def _stages(self, tracer: trace.Tracer | None) -> list[Stage]:
         # trace -> audit -> identity -> budget -> authz -> validate -> dlp-in; dispatch; dlp-out.
         # Identity is resolved before the pipeline (the principal travels in the call).
-        stages: list[Stage] = [TraceStage(tracer)] if tracer is not None else []
+        observed = tracer is not None or self.metrics is not None
+        metrics = self.metrics or NO_METRICS
+        stages: list[Stage] = [TraceStage(tracer, metrics)] if observed else []
         if self.audit is not None:
-            stages.append(AuditStage(self.audit))
+            stages.append(AuditStage(self.audit, metrics))
         if self.config.budgets.enabled:
             stages.append(BudgetStage(self.ledger, self.config.budgets, lookup=self.registry.by_canonical))
         if self.policy is not None:
@@ -294,6 +309,8 @@ class Gateway:
     async def running(self) -> AsyncIterator[Gateway]:
         """Start every cell and serve it on the bus; stop them all on the way out."""
         state_dir = self.config.server.state_dir
+        # A kept file in a format this gateway does not run stops it here, naming `migrate`.
+        require_current(kept_files(self.config, [host.cell.stored_files() for host in self.hosts]))
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         (state_dir / "cells").mkdir(exist_ok=True, mode=0o700)
         async with AsyncExitStack() as stack:
@@ -315,6 +332,7 @@ class Gateway:
             if self.jail is not None:
                 await self.jail.start()
                 stack.push_async_callback(self.jail.aclose)
+            await stack.enter_async_context(linked(self.bus, self))  # the broker, when cells are remote
 
             try:
                 async with anyio.create_task_group() as tg:

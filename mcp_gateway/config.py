@@ -22,8 +22,10 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mcp_gateway.audit.config import AuditConfig
+from mcp_gateway.auditor.config import AuditorConfig
 from mcp_gateway.authz.config import AuthzConfig
 from mcp_gateway.budgets.config import BudgetConfig
+from mcp_gateway.bus_config import BusConfig
 from mcp_gateway.dlp.config import DlpConfig
 from mcp_gateway.errors import ConfigError
 from mcp_gateway.identity.config import AuthConfig
@@ -72,11 +74,53 @@ class HttpConfig(_Strict):
     allowed_origins: list[str] = Field(default_factory=list)
 
 
+SpanExporterName = Literal["otlp", "jsonl", "console"]
+
+
 class TelemetryConfig(_Strict):
+    """`[telemetry]`: where spans and metrics go, and how logs look (README "Observability")."""
+
+    exporters: list[SpanExporterName] | None = None
+    """Span exporters, several at once: `otlp`, `jsonl` (the file auditors read), `console`."""
     exporter: Literal["none", "console", "otlp"] = "none"
+    """The older single-exporter key, still accepted; `exporters` is the one to use."""
     otlp_endpoint: str | None = None
     """OTLP/HTTP traces endpoint; when unset the exporter's own default and env vars apply."""
+    otlp_metrics_endpoint: str | None = None
+    """OTLP/HTTP metrics endpoint (default: `otlp_endpoint` with `/v1/traces` made `/v1/metrics`)."""
+    jsonl_path: Path | None = None
+    """The span file (default: `<state_dir>/telemetry/spans.jsonl`)."""
+    jsonl_max_mb: int = Field(default=64, ge=1)
+    """The span file is rotated at this size; `jsonl_keep` rotated files are kept."""
+    jsonl_keep: int = Field(default=4, ge=0, le=100)
+    metrics: bool | None = None
+    """Metrics on or off; by default on when HTTP is served (`/metrics`), else off."""
+    metrics_from_loopback: bool = True
+    """Whether an anonymous caller on this host may read `/metrics` (turn off behind a local
+    reverse proxy, where every caller looks local)."""
+    metrics_roles: list[str] = Field(default_factory=lambda: ["admin", "auditor"])
+    """Roles whose bearer token may read `/metrics` from anywhere."""
+    log_format: Literal["text", "json"] = "text"
     service_name: str = "mcp-gateway"
+
+    @model_validator(mode="after")
+    def _one_way_to_say_it(self) -> TelemetryConfig:
+        if self.exporters is not None and self.exporter != "none":
+            raise ValueError("set either `exporters` (a list) or the older `exporter`, not both")
+        return self
+
+    @property
+    def span_exporters(self) -> list[str]:
+        """The span exporters in force, whichever key named them (no duplicates)."""
+        if self.exporters is not None:
+            return list(dict.fromkeys(self.exporters))
+        return [] if self.exporter == "none" else [self.exporter]
+
+    def span_file(self, state_dir: Path) -> Path:
+        return self.jsonl_path or state_dir / "telemetry" / "spans.jsonl"
+
+    def metrics_on(self, serving_http: bool) -> bool:
+        return serving_http if self.metrics is None else self.metrics
 
 
 class CellConfig(_Strict):
@@ -89,6 +133,9 @@ class CellConfig(_Strict):
     settings: dict[str, Any] = Field(default_factory=dict)
     jail_profile: str | None = None
     """The named `[jail.profiles.*]` its high-risk tools run under (default: `[jail]` itself)."""
+    remote: bool = False
+    """Hosted by `mcp-gateway worker` processes on the `[bus]` broker, not by the gateway (which
+    still imports the cell, to list its tools, but never starts it)."""
 
 
 def _default_cells() -> list[CellConfig]:
@@ -110,6 +157,8 @@ class Config(_Strict):
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     jail: JailConfig = Field(default_factory=JailConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    auditor: AuditorConfig = Field(default_factory=AuditorConfig)
+    bus: BusConfig = Field(default_factory=BusConfig)
     cells: list[CellConfig] = Field(default_factory=_default_cells)
     upstreams: list[UpstreamConfig] = Field(default_factory=list)
     source: str = Field(default=EMBEDDED, exclude=True)

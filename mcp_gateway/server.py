@@ -22,6 +22,7 @@ from opentelemetry import trace
 from mcp_gateway import __version__
 from mcp_gateway.errors import Refusal, UnknownTool
 from mcp_gateway.message_spans import MessageSpans
+from mcp_gateway.metrics import NO_METRICS, Metrics
 from mcp_gateway.pipeline import Next, ToolCall, ToolResult
 from mcp_gateway.registry import Registry
 from mcp_gateway.sdk import Principal
@@ -93,6 +94,7 @@ class GatewayServer:
         visible: Callable[[Principal], Sequence[ToolEntry]],
         separator: str = "__",
         tracer: trace.Tracer | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._registry = registry
         self._pipeline = pipeline
@@ -116,7 +118,8 @@ class GatewayServer:
             on_subscriptions_listen=ListenHandler(self._subscriptions),
         )
         # The SDK's own span middleware reports to the global provider; ours to the configured one.
-        self.sdk.middleware = [MessageSpans(tracer, self._is_known)] if tracer is not None else []
+        observed = tracer is not None or metrics is not None
+        self.sdk.middleware = [MessageSpans(tracer, self._is_known, metrics or NO_METRICS)] if observed else []
 
     def _is_known(self, wire_name: str) -> bool:
         return self._registry.by_wire(wire_name) is not None

@@ -1,23 +1,17 @@
-"""OpenTelemetry set-up and the MCP semantic-convention names the gateway emits.
+"""The MCP semantic-convention names the gateway emits, and trace-context helpers.
 
 The incubating semconv constants are deprecated in the Python package, so the names the MCP
-conventions define are our own constants here.
+conventions define are our own constants here. The providers are built in telemetry_setup.py.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
-from mcp_gateway.config import TelemetryConfig
 
 MCP_METHOD_NAME = "mcp.method.name"
 MCP_PROTOCOL_VERSION = "mcp.protocol.version"
@@ -29,30 +23,28 @@ ERROR_TYPE = "error.type"
 NETWORK_TRANSPORT = "network.transport"
 TOOL_ERROR = "tool_error"
 
+# The gateway's own attributes: the summary of a call that its SERVER span carries.
+DECISION = "mcp_gateway.decision"
+RULE = "mcp_gateway.rule"
+OUTCOME = "mcp_gateway.outcome"
+REFUSED_BY = "mcp_gateway.refused_by"
+AUDIT_SEQ = "mcp_gateway.audit.seq"
+BUDGET_REMAINING = "mcp_gateway.budget.remaining."
+"""A prefix: one attribute per budget with a limit (`...remaining.calls_per_minute`)."""
+BUDGET_EXCEEDED = "mcp_gateway.budget.exceeded"
+
+
+def dlp_findings_attribute(direction: str) -> str:
+    """`mcp_gateway.dlp.ingress.findings` / `mcp_gateway.dlp.egress.findings`: how many."""
+    return f"mcp_gateway.dlp.{direction}.findings"
+
+
 TRACER_NAME = "mcp_gateway"
 
 _propagator = TraceContextTextMapPropagator()
 
 # The conventions' `network.transport` values: stdio is a pipe, HTTP and SSE run over TCP.
 NETWORK_TRANSPORT_OF = {"stdio": "pipe", "http": "tcp", "sse": "tcp", "cell": "inproc"}
-
-
-def build_tracer_provider(config: TelemetryConfig) -> TracerProvider | None:
-    """The provider for the configured exporter, or None when telemetry is off (no cost)."""
-    if config.exporter == "none":
-        return None
-    exporter: SpanExporter
-    if config.exporter == "console":
-        # stderr, never stdout: on stdio, stdout is the protocol's wire.
-        exporter = ConsoleSpanExporter(out=sys.stderr)
-    else:
-        # The OTLP exporter pulls in protobuf and requests; only a gateway that exports pays for it.
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        exporter = OTLPSpanExporter(endpoint=config.otlp_endpoint) if config.otlp_endpoint else OTLPSpanExporter()
-    provider = TracerProvider(resource=Resource.create({"service.name": config.service_name}))
-    provider.add_span_processor(BatchSpanProcessor(exporter))
-    return provider
 
 
 def extract_context(meta: Mapping[str, Any]) -> Context | None:

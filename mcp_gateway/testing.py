@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from mcp_gateway import __version__
 from mcp_gateway.app import Gateway
 from mcp_gateway.config import Config
+from mcp_gateway.metrics import Metrics
 from mcp_gateway.sdk import CallOutcome, Cell, CellContext, GatewayView, Principal, ToolError, ToolInfo
 
 
@@ -76,9 +77,14 @@ def cell_context(
 
 @asynccontextmanager
 async def gateway_client(
-    config: Config, *, tracer_provider: TracerProvider | None = None, principal: str | None = None
+    config: Config,
+    *,
+    tracer_provider: TracerProvider | None = None,
+    principal: str | None = None,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[tuple[Gateway, Client]]:
-    """The whole gateway, running in-process, behind the real `mcp.Client` (no transport)."""
-    gateway = Gateway(config, tracer_provider=tracer_provider, stdio_principal=principal)
+    """The whole gateway, running in-process, behind the real `mcp.Client` (no transport).
+    `metrics`: e.g. `OtelMetrics(MeterProvider(metric_readers=[InMemoryMetricReader()]))`."""
+    gateway = Gateway(config, tracer_provider=tracer_provider, stdio_principal=principal, metrics=metrics)
     async with gateway.running(), Client(gateway.server.sdk) as client:
         yield gateway, client

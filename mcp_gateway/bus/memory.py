@@ -28,6 +28,9 @@ class MemoryBus:
         self._max_in_flight = max_in_flight
         self._served: dict[str, tuple[BusHandler, anyio.Semaphore]] = {}
 
+    def serves(self, address: str) -> bool:
+        return address in self._served
+
     async def request(self, address: str, message: BusRequest, timeout: float) -> BusReply:
         served = self._served.get(address)
         if served is None:

@@ -8,11 +8,24 @@ import sys
 from collections.abc import Sequence
 
 from mcp_gateway import __version__
-from mcp_gateway.cli import audit_cmd, doctor_cmd, policy_cmd, secrets_cmd, serve_cmd, surface_cmd, token_cmd, tools_cmd
+from mcp_gateway.cli import (
+    audit_cmd,
+    backup_cmd,
+    doctor_cmd,
+    migrate_cmd,
+    policy_cmd,
+    secrets_cmd,
+    serve_cmd,
+    surface_cmd,
+    token_cmd,
+    tools_cmd,
+    worker_cmd,
+)
 from mcp_gateway.errors import ConfigError, GatewayError
+from mcp_gateway.log_context import TEXT_FORMAT, install
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_FORMAT = TEXT_FORMAT
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,16 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
     policy_cmd.register(commands)
     surface_cmd.register(commands)
     audit_cmd.register(commands)
+    backup_cmd.register(commands)
+    migrate_cmd.register(commands)
     secrets_cmd.register(commands)
+    worker_cmd.register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=args.log_level, stream=sys.stderr, format=LOG_FORMAT)
+    install()  # every line names its trace and span, when it has one
     try:
         code: int = args.run(args)
     except ConfigError as exc:

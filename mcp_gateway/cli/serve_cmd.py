@@ -10,8 +10,9 @@ from opentelemetry import trace
 
 from mcp_gateway.app import Gateway
 from mcp_gateway.cli.common import add_config_option, config_from
+from mcp_gateway.log_context import install
 from mcp_gateway.serve import serve_http, serve_stdio
-from mcp_gateway.telemetry import build_tracer_provider
+from mcp_gateway.telemetry_setup import Telemetry
 
 
 def register(commands: Any) -> None:
@@ -20,7 +21,8 @@ def register(commands: Any) -> None:
         help="serve MCP over stdio or HTTP",
         description=(
             "Serve MCP. With no flags: stdio, on the embedded default configuration. "
-            "--transport http serves Streamable HTTP at /mcp, legacy SSE at /sse and /messages/, and /healthz."
+            "--transport http serves Streamable HTTP at /mcp, legacy SSE at /sse and /messages/, /healthz, "
+            "/metrics (loopback or a metrics role) and the auditor page /audit (auditor role)."
         ),
     )
     add_config_option(parser)
@@ -33,19 +35,22 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
-    provider = build_tracer_provider(config.telemetry)
-    if provider is not None:
-        # Also picked up by the SDK's own spans for methods other than tools/call.
-        trace.set_tracer_provider(provider)
-    gateway = Gateway(config, tracer_provider=provider, stdio_principal=args.principal)
+    install(config.telemetry.log_format)
+    telemetry = Telemetry.from_config(config.telemetry, config.server.state_dir, serving_http=args.transport == "http")
+    if telemetry.tracer_provider is not None:
+        # Also picked up by libraries that trace through the global provider.
+        trace.set_tracer_provider(telemetry.tracer_provider)
+    metrics = telemetry.metrics if telemetry.meter_provider is not None else None
     try:
+        gateway = Gateway(
+            config, tracer_provider=telemetry.tracer_provider, stdio_principal=args.principal, metrics=metrics
+        )
         if args.transport == "stdio":
             anyio.run(serve_stdio, gateway)
         else:
             host = args.host or config.http.host
             port = config.http.port if args.port is None else args.port
-            anyio.run(serve_http, gateway, host, port)
+            anyio.run(serve_http, gateway, host, port, telemetry.prometheus)
     finally:
-        if provider is not None:
-            provider.shutdown()
+        telemetry.shutdown()
     return 0

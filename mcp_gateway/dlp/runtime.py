@@ -43,8 +43,8 @@ KEY_BYTES = 32
 
 
 def load_or_create_key(path: Path) -> bytes:
-    """The key for keyed hashes and pseudonyms: 32 random bytes in a 0600 file, made once.
-    (When the secret store exists, this key will be derived from its master key instead.)"""
+    """The key for keyed hashes and pseudonyms when no key source is set: 32 random bytes in a
+    0600 file, made once. The gateway sets a source (the secret store) instead."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -78,6 +78,7 @@ class DlpRuntime:
         self._ready: anyio.Event | None = None
         self._reloading = threading.Lock()
         self._secret_source: Callable[[], Iterable[str]] = list
+        self._key_source: Callable[[], bytes] | None = None
         self._released: set[str] = set()
 
     @property
@@ -98,6 +99,11 @@ class DlpRuntime:
         in the secret store (read when the engine is built), and every value released since."""
         values = [os.environ[name] for name in self.known_secrets_present()]
         return list(dict.fromkeys([*values, *self._secret_source(), *self._released]))
+
+    def set_key_source(self, source: Callable[[], bytes]) -> None:
+        """Where the key for keyed hashes and pseudonyms comes from (the gateway derives it from
+        the secret store's root key); without one, a 0600 `dlp.key` in the state dir."""
+        self._key_source = source
 
     def set_secret_source(self, source: Callable[[], Iterable[str]]) -> None:
         """The secret store's values, read whenever the engine is (re)built."""
@@ -134,7 +140,7 @@ class DlpRuntime:
         """Build the engine, check the files' own tests, and the service (blocking)."""
         scanner = self.build_engine()
         self._check(self.files, scanner)
-        self._key = load_or_create_key(self.state_dir / "dlp.key")
+        self._key = self._key_source() if self._key_source else load_or_create_key(self.state_dir / "dlp.key")
         self._vault = PseudonymVault(self._key)
         return self._service_for(self.files, scanner)
 

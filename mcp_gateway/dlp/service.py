@@ -18,6 +18,7 @@ import anyio
 from mcp_gateway.dlp.actions import Decided, Rewriter
 from mcp_gateway.dlp.leaves import Limits, json_leaves, replace_in_json, replace_in_result, result_leaves
 from mcp_gateway.dlp.model import Finding, Leaf, Scanner
+from mcp_gateway.dlp.paths import path_for_message
 from mcp_gateway.dlp.policy import Action, Direction, DlpPolicy
 from mcp_gateway.dlp.pseudonyms import PseudonymVault
 from mcp_gateway.dlp.settle import settle
@@ -40,7 +41,8 @@ class Outcome:
 
 
 def _describe(blocked: Sequence[Decided]) -> str:
-    seen = dict.fromkeys(f"{d.finding.entity} at {d.finding.path}" for d in blocked)
+    # A quoted key can be the very value found (a secret used as a key): elided, like on spans.
+    seen = dict.fromkeys(f"{d.finding.entity} at {path_for_message(d.finding.path)}" for d in blocked)
     return ", ".join(list(seen)[:5]) + (" and more" if len(seen) > 5 else "")
 
 

@@ -18,7 +18,9 @@ import orjson
 from opentelemetry import trace
 
 from mcp_gateway.audit.log import AuditLog
+from mcp_gateway.dlp.paths import path_for_message
 from mcp_gateway.errors import Refusal
+from mcp_gateway.metrics import NO_METRICS, Metrics
 from mcp_gateway.pipeline import Next, ToolCall, ToolResult
 
 SEQ_ATTRIBUTE = "mcp_gateway.audit.seq"
@@ -27,8 +29,9 @@ SEQ_ATTRIBUTE = "mcp_gateway.audit.seq"
 class AuditStage:
     name = "audit"
 
-    def __init__(self, log: AuditLog) -> None:
+    def __init__(self, log: AuditLog, metrics: Metrics = NO_METRICS) -> None:
         self._log = log
+        self._metrics = metrics
 
     async def __call__(self, call: ToolCall, call_next: Next) -> ToolResult:
         requested = call.tool.canonical
@@ -72,9 +75,10 @@ class AuditStage:
             fields["requested"] = requested
         if refused_by:
             fields["refused_by"] = refused_by
-        for note in ("dlp", "budget"):
-            if note in call.notes:
-                fields[note] = call.notes[note]
+        if "dlp" in call.notes:
+            fields["dlp"] = _without_key_names(call.notes["dlp"])
+        if "budget" in call.notes:
+            fields["budget"] = call.notes["budget"]
         fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
         fields["arguments_hmac"] = arguments_hash
         if result is not None:
@@ -84,8 +88,28 @@ class AuditStage:
         context = trace.get_current_span().get_span_context()
         fields["trace_id"] = f"{context.trace_id:032x}" if context.is_valid else None
         fields["request_id"] = call.request_id
+        writing = time.perf_counter()
         seq = await self._log.append("tool_call", fields)
+        self._metrics.audit_write(time.perf_counter() - writing)
+        call.notes["audit_seq"] = seq  # for the call's span (the trace stage), which outlives this one
         trace.get_current_span().set_attribute(SEQ_ATTRIBUTE, seq)
+
+
+def _without_key_names(note: dict[str, Any]) -> dict[str, Any]:
+    """The DLP note with quoted object keys elided from its paths: a key can itself be the value
+    that was found (an email used as a key), and the audit log never holds values."""
+    out: dict[str, Any] = {}
+    for direction, findings in note.items():
+        if isinstance(findings, list):
+            out[direction] = [
+                {**item, "path": path_for_message(str(item["path"]))}
+                if isinstance(item, dict) and "path" in item
+                else item
+                for item in findings
+            ]
+        else:
+            out[direction] = findings
+    return out
 
 
 def _result_payload(result: ToolResult) -> bytes:

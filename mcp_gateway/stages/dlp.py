@@ -2,7 +2,9 @@
 way out (ARCHITECTURE.md's dlp-in and dlp-out, which wrap dispatch as one stage).
 
 What was found goes to `call.notes["dlp"]` for the audit record and to the span, as entity
-types, JSON paths, scores and actions, never values.
+types, JSON paths, scores and actions, never values. A path on the span is the one a message
+would show (`path_for_message`): an object key can itself be the value found (an email used as
+a key), and spans travel further than the audit log (a collector, a file auditors read).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 
 from opentelemetry import trace
 
+from mcp_gateway.dlp.paths import path_for_message
 from mcp_gateway.dlp.runtime import DlpRuntime
 from mcp_gateway.dlp.service import Outcome
 from mcp_gateway.errors import DataBlocked
@@ -31,7 +34,7 @@ def _annotate(direction: str, outcome: Outcome | None) -> None:
     if actions:
         span.set_attribute(f"mcp_gateway.dlp.{direction}.actions", list(actions))
     for record in records:
-        span.add_event("dlp.finding", {"direction": direction, **record})
+        span.add_event("dlp.finding", {"direction": direction, **record, "path": path_for_message(str(record["path"]))})
 
 
 class DlpStage:

@@ -7,6 +7,7 @@ itself), and the cell receives arguments normalised by its own model.
 
 from __future__ import annotations
 
+from mcp_gateway.errors import InvalidArguments
 from mcp_gateway.pipeline import Next, ToolCall, ToolResult
 
 
@@ -14,5 +15,9 @@ class ValidateStage:
     name = "validate"
 
     async def __call__(self, call: ToolCall, call_next: Next) -> ToolResult:
-        call.arguments = call.tool.validate(call.arguments)
+        try:
+            call.arguments = call.tool.validate(call.arguments)
+        except InvalidArguments as refusal:
+            refusal.stage = refusal.stage or self.name  # for the audit record, the span and the metrics
+            raise
         return await call_next(call)

@@ -1,5 +1,6 @@
 """HTTP: Streamable HTTP at `/mcp` (2026-07-28 stateless and the older session protocol),
-legacy SSE at `/sse` + `/messages/`, and `/healthz`, in one Starlette app.
+legacy SSE at `/sse` + `/messages/`, `/healthz`, and, when the composition root hands them in,
+`/metrics` and the auditor page at `/audit`, in one Starlette app.
 
 Loopback is the default bind, and DNS-rebinding protection is always on: `Host` and `Origin`
 must be loopback names or ones the operator listed.
@@ -8,7 +9,8 @@ With a token verifier, the MCP endpoints sit behind the SDK's own bearer middlew
 `Server.streamable_http_app` composes it: missing or bad credentials get 401 with
 `WWW-Authenticate` and nothing else. `/healthz` stays open but tells an anonymous caller only
 whether the gateway is up. Who the caller is stays in `scope["user"]`; what they may do is
-decided further in, never here.
+decided further in, never here: `/metrics` and `/audit` are apps of their own that decide who
+may read them; this module only mounts them behind the Host/Origin guard.
 """
 
 from __future__ import annotations
@@ -57,11 +59,15 @@ def build_http_app(
     token_verifier: TokenVerifier | None = None,
     auth: AuthSettings | None = None,
     require_auth: bool = True,
+    metrics_app: ASGIApp | None = None,
+    auditor_app: ASGIApp | None = None,
 ) -> Starlette:
     """The HTTP app. Without `token_verifier` every caller is anonymous. With one, `require_auth`
     refuses requests without credentials (when False they pass as anonymous, but a credential
-    that is present and wrong is still refused). `auth` adds protected-resource metadata."""
+    that is present and wrong is still refused). `auth` adds protected-resource metadata.
+    `metrics_app` is served at `/metrics`, `auditor_app` under `/audit`."""
     security = security_settings(config)
+    extra = _extra_routes(security, metrics_app, auditor_app)
     sessions = StreamableHTTPSessionManager(
         app=server, security_settings=security, max_request_body_size=max_message_bytes
     )
@@ -94,6 +100,7 @@ def build_http_app(
                 Route("/sse", endpoint=_asgi_get(handle_sse), methods=["GET"]),
                 Mount("/messages/", app=sse.handle_post_message),
                 Route("/healthz", endpoint=healthz, methods=["GET"]),
+                *extra,
             ],
             lifespan=app_lifespan,
         )
@@ -104,6 +111,7 @@ def build_http_app(
         Route("/sse", endpoint=guard(handle_sse), methods=["GET"]),
         Mount("/messages/", app=guard(sse.handle_post_message)),
         Route("/healthz", endpoint=healthz, methods=["GET"]),
+        *extra,
     ]
     if auth is not None and auth.resource_server_url is not None:
         routes.extend(
@@ -128,6 +136,18 @@ def build_http_app(
         ],
         lifespan=app_lifespan,
     )
+
+
+def _extra_routes(
+    security: TransportSecuritySettings, metrics_app: ASGIApp | None, auditor_app: ASGIApp | None
+) -> list[BaseRoute]:
+    """Each behind its own Host/Origin guard, so it holds also where no middleware stack has one."""
+    routes: list[BaseRoute] = []
+    if metrics_app is not None:
+        routes.append(Route("/metrics", endpoint=_HostOriginGuard(metrics_app, security)))
+    if auditor_app is not None:
+        routes.append(Mount("/audit", app=_HostOriginGuard(auditor_app, security)))
+    return routes
 
 
 def _auth_guard(auth: AuthSettings | None, require_auth: bool) -> Callable[[ASGIApp], ASGIApp]:

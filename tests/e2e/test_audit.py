@@ -69,7 +69,7 @@ async def test_every_call_is_recorded_and_the_log_verifies(tmp_path: Path, state
     traces = {f"{span.context.trace_id:032x}" for span in exporter.get_finished_spans() if span.context}
     assert {record["trace_id"] for record in found} <= traces
     # Values only as keyed hashes: neither the canary nor the address is in the log.
-    log_text = "".join(path.read_text() for path in audit_paths(config)[0].iterdir())
+    log_text = "".join(path.read_text() for path in audit_paths(config)[0].glob("audit-*.jsonl"))
     assert CANARY not in log_text and "dana.smith" not in log_text
     assert first["arguments_hmac"] == open_keys(config).values_hash({"key": "t", "text": CANARY})
 
@@ -89,7 +89,7 @@ async def test_the_cli_reports_the_first_bad_record(tmp_path: Path, state_dir: P
     async with gateway_client(config) as (_, client):
         for index in range(5):
             await client.call_tool("notes__put", {"key": f"t{index}", "text": "x"})
-    (log,) = list(audit_paths(config)[0].iterdir())
+    (log,) = list(audit_paths(config)[0].glob("audit-*.jsonl"))
     lines = log.read_bytes().splitlines(keepends=True)
     log.write_bytes(b"".join([*lines[:2], lines[2].replace(b'"alice"', b'"mallory"'), *lines[3:]]))
     bad = _cli(file, "verify")

@@ -23,7 +23,7 @@ def _out(result: Any) -> dict[str, Any]:
 
 
 async def test_exec_runs_code_in_the_jail(tmp_path: Path, state_dir: Path) -> None:
-    secret = state_dir / "tokens.json"
+    secret = state_dir / "private.json"
     secret.write_text("{}")
     config = load_config(write_config(tmp_path / "g.toml", state_dir, CELLS), {})
     async with gateway_client(config) as (_, client):
