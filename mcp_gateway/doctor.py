@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from mcp_gateway import formats, triggers
 from mcp_gateway.app import Gateway
@@ -23,6 +25,7 @@ from mcp_gateway.audit.segments import segments
 from mcp_gateway.audit.verify import verify
 from mcp_gateway.authz.config import resolve_policy_dir
 from mcp_gateway.authz.reload import PolicyStore
+from mcp_gateway.bus_config import redacted
 from mcp_gateway.config import Config
 from mcp_gateway.dlp.runtime import DlpRuntime
 from mcp_gateway.errors import GatewayError
@@ -59,7 +62,16 @@ def check_config(config: Config) -> Iterable[Check]:
         "warn" if exposed else "ok",
         f"{http.host}:{http.port}" + (" is reachable beyond this machine" if exposed else " (loopback)"),
     )
-    yield Check("telemetry", "ok", f"exporter {config.telemetry.exporter}")
+    telemetry = config.telemetry
+    exporters = ", ".join(telemetry.span_exporters) or "none"
+    span_file = f" (span file {telemetry.span_file(config.server.state_dir)})" if "jsonl" in exporters else ""
+    metrics = {True: "on", False: "off", None: "on when HTTP is served (/metrics)"}[telemetry.metrics]
+    yield Check(
+        "telemetry",
+        "ok",
+        f"span exporters: {exporters}{span_file}; metrics {metrics}; logs {telemetry.log_format}",
+        {"exporters": telemetry.span_exporters, "metrics": telemetry.metrics, "log_format": telemetry.log_format},
+    )
 
 
 def check_state_dir(config: Config) -> Iterable[Check]:
@@ -254,6 +266,29 @@ def check_audit(config: Config) -> Iterable[Check]:
         yield Check("audit", "fail", f"the chain is broken at {where}: {problem.reason}", report.as_dict())
 
 
+def check_bus(config: Config) -> Iterable[Check]:
+    """Which bus carries calls, which cells workers host, and whether the broker answers."""
+    bus = config.bus
+    remote = [item.module for item in config.cells if item.enabled and item.remote]
+    if not bus.remote:
+        status: Status = "fail" if remote else "ok"
+        detail = "in-memory: every cell runs in the gateway's process"
+        yield Check("bus", status, detail + (f"; but {', '.join(remote)} are marked remote" if remote else ""))
+        return
+    parts = urlsplit(bus.url)
+    port = parts.port or (4222 if bus.kind == "nats" else 6379)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=1.0):
+            reachable = True
+    except OSError:
+        reachable = False
+    where = f"{bus.kind} at {redacted(bus.url)}"
+    hosted = f"; workers host {', '.join(remote)}" if remote else "; no cell is marked remote"
+    yield Check(
+        "bus", "ok" if reachable else "warn", where + (" (reachable)" if reachable else " (not reachable now)") + hosted
+    )
+
+
 def check_distribution(config: Config) -> Iterable[Check]:
     """The seed's distribution triggers, and the recommendation they add up to."""
     try:
@@ -297,6 +332,7 @@ CHECKS: list[CheckFn] = [
     check_upstreams,
     check_formats,
     check_audit,
+    check_bus,
     check_distribution,
 ]
 
