@@ -158,7 +158,10 @@ async def measure_cold_starts(targets: Sequence[Target], count: int) -> dict[str
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as directory:
-        targets = (bare_target(), gateway_target(write_gateway_config(Path(directory))))
+        config = write_gateway_config(Path(directory))
+        if args.traces:
+            config.write_text(config.read_text() + '\n[telemetry]\nexporters = ["jsonl"]\n')
+        targets = (bare_target(), gateway_target(config))
         calls: dict[str, Any] = {}
         for transport in TRANSPORTS:
             progress(f"calls over {transport}: warm-up {args.warmup}, then {args.calls} per server ...")
@@ -225,6 +228,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds the timed calls are split into")
     parser.add_argument("--cold-starts", type=int, default=10, help="timed stdio starts per server (0: skip)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument(
+        "--payload-bytes",
+        type=int,
+        default=0,
+        help="echo a text of this many bytes (plain prose) instead of 'hello world'",
+    )
+    parser.add_argument("--traces", action="store_true", help="the gateway also writes every span to its JSONL file")
     args = parser.parse_args(argv)
     if args.calls < 1 or args.rounds < 1 or args.warmup < 0 or args.cold_starts < 0:
         parser.error("--calls and --rounds must be positive, --warmup and --cold-starts not negative")
@@ -233,6 +243,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.payload_bytes > 0:
+        # Prose with nothing for DLP to find: the scan's cost, not its rewriting, is measured.
+        words = "the gateway checks every call before the tool sees it and again before the caller does "
+        ARGUMENTS["text"] = (words * (args.payload_bytes // len(words) + 1))[: args.payload_bytes]
     report = anyio.run(run, args)
     print(json.dumps(report, indent=2) if args.json else render(report))
     return 0

@@ -150,7 +150,14 @@ async def test_calls_fail_cleanly_while_the_broker_is_down_and_succeed_once_it_i
 
         async with connected_pair(config) as (caller, host), anyio.create_task_group() as tg:
             await tg.start(host.serve, "a", echo)
-            assert (await caller.request("a", call(text="before"), 5)).result.text() == "before"
+            with anyio.fail_after(10):  # under a loaded machine the caller's connection may lag
+                while True:
+                    try:
+                        first = await caller.request("a", call(text="before"), 5)
+                        break
+                    except ToolUnavailable:
+                        await anyio.sleep(0.05)
+            assert first.result.text() == "before"
             broker.stop()
             with anyio.fail_after(5):
                 for _ in range(3):

@@ -139,10 +139,13 @@ async def test_a_gateway_killed_under_load_loses_no_acknowledged_call(
                         return
                     acknowledged.append(arguments)
 
+            await client.call_tool("notes__put", {"key": "first", "text": "up"})  # the gateway is serving
             async with anyio.create_task_group() as tg:
                 for worker in range(4):
                     tg.start_soon(caller, worker)
-                await anyio.sleep(3)
+                with anyio.fail_after(30):
+                    while len(acknowledged) < 40:  # under load, whatever this machine's speed
+                        await anyio.sleep(0.05)
                 gateway_pid = _gateway_pid(file)
                 os.kill(gateway_pid, signal.SIGKILL)  # mid-flight: no shutdown, no final checkpoint
                 await anyio.sleep(0.5)

@@ -68,6 +68,8 @@ def test_the_escape_suite_holds_for_an_unprivileged_user() -> None:
         "-m",
         "pytest",
         "-q",
+        "-n",
+        "0",
         "-p",
         "no:cacheprovider",
         str(ROOT / "tests" / "security" / "test_escapes.py"),
