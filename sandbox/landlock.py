@@ -73,18 +73,6 @@ def restrict(read_only: Iterable[str], read_write: Iterable[str], *, tcp_connect
     """Allow reading beneath `read_only`, reading and writing beneath `read_write`, connecting to
     `tcp_connect` ports (ABI 4+), and nothing else; then restrict this process for good.
     Paths that do not exist are skipped (a read-only view of what is there)."""
-    ruleset = build_ruleset(read_only, read_write, tcp_connect=tcp_connect, abi=abi)
-    try:
-        restrict_with(ruleset)
-    finally:
-        os.close(ruleset)
-
-
-def build_ruleset(
-    read_only: Iterable[str], read_write: Iterable[str], *, tcp_connect: Iterable[int] = (), abi: int
-) -> int:
-    """The ruleset `restrict` applies, as a file descriptor: a zygote builds it once (the rules
-    cost ~0.8 ms to add) and each worker only applies it."""
     if abi < 1:
         raise OSError("Landlock is not available")
     handled = fs_rights(abi)
@@ -103,16 +91,9 @@ def build_ruleset(
             for port in tcp_connect:
                 rule = _NetPort(allowed_access=NET_CONNECT_TCP, port=port)
                 _check(_libc.syscall(_SYS_ADD_RULE, ruleset, _RULE_NET_PORT, ctypes.byref(rule), 0), "add port rule")
-    except BaseException:
+        _check(_libc.syscall(_SYS_RESTRICT_SELF, ruleset, 0), "restrict self")
+    finally:
         os.close(ruleset)
-        raise
-    return int(ruleset)
-
-
-def restrict_with(ruleset: int) -> None:
-    """Apply a built ruleset to this process (and its future children), for good. The process
-    must already have `no_new_privs` set."""
-    _check(_libc.syscall(_SYS_RESTRICT_SELF, ruleset, 0), "restrict self")
 
 
 def _allow_path(ruleset: int, path: str, access: int) -> None:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from sandbox import cgroup, landlock, relay
-from sandbox.seccomp import build_filter, load_bpf
+from sandbox.seccomp import build_filter
 
 CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWPID = 0x10000000, 0x40000000, 0x20000000
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
@@ -80,28 +80,19 @@ def exit_code(status: int) -> int:
     return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 
-def enter_jail(
-    config: dict[str, Any], scratch: str, seccomp_bpf: bytes | None = None, ruleset: int | None = None
-) -> dict[str, str]:
+def enter_jail(config: dict[str, Any], scratch: str, seccomp_filter: Any = None) -> dict[str, str]:
     """The per-process layers, in order: die with the parent, limits, no new privileges, Landlock
-    with only `scratch` writable (`ruleset` when built in advance), seccomp (`seccomp_bpf` when
-    compiled in advance), then move into `scratch`. Returns the jailed program's environment."""
+    with only `scratch` writable, seccomp (`seccomp_filter` when built in advance), then move into
+    `scratch`. Returns the jailed program's environment."""
     layers = set(config["layers"])
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if "rlimits" in layers:
         set_limits(config)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     if "landlock" in layers:
-        if ruleset is not None:
-            landlock.restrict_with(ruleset)
-            os.close(ruleset)
-        else:
-            landlock.restrict(config["read_only"], [scratch], tcp_connect=config["tcp_connect"], abi=config["abi"])
+        landlock.restrict(config["read_only"], [scratch], tcp_connect=config["tcp_connect"], abi=config["abi"])
     if "seccomp" in layers:
-        if seccomp_bpf is not None:
-            load_bpf(seccomp_bpf)
-        else:
-            build_filter(network=config["network"]).load()
+        (seccomp_filter or build_filter(network=config["network"])).load()
     os.chdir(scratch)
     return dict(config["env"]) | {"HOME": scratch, "TMPDIR": scratch}
 

@@ -9,9 +9,7 @@ more (perf events, other processes' memory, kernel modules, kexec, userfaultfd).
 
 from __future__ import annotations
 
-import ctypes
 import errno
-import os
 import socket
 from typing import Final
 
@@ -59,40 +57,3 @@ def build_filter(*, network: bool) -> sc.SyscallFilter:
 def load_filter(*, network: bool) -> None:
     """Build and install the filter on this process (and its future children), for good."""
     build_filter(network=network).load()
-
-
-class _SockFilter(ctypes.Structure):
-    _fields_ = (("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32))
-
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter)))
-
-
-_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 22, 2
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def export_bpf(rules: sc.SyscallFilter) -> bytes:
-    """The filter compiled to classic BPF once: libseccomp compiles it again on every `load`
-    (~0.4 ms), which a zygote's workers need not pay."""
-    read, write = os.pipe()
-    try:
-        with os.fdopen(write, "wb") as sink:
-            rules.export_bpf(sink)
-        with os.fdopen(read, "rb") as source:
-            read = -1
-            return source.read()
-    finally:
-        if read >= 0:
-            os.close(read)
-
-
-def load_bpf(program: bytes) -> None:
-    """Install a compiled filter on this process for good (it must have `no_new_privs` set)."""
-    count = len(program) // ctypes.sizeof(_SockFilter)
-    instructions = (_SockFilter * count).from_buffer_copy(program)
-    fprog = _SockFprog(count, ctypes.cast(instructions, ctypes.POINTER(_SockFilter)))
-    if _libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
-        error = ctypes.get_errno()
-        raise OSError(error, f"seccomp: {os.strerror(error)}")

@@ -4,10 +4,8 @@ Started as `sandbox.zygote CONFIG_JSON` (see boot.py) with an empty environment,
 process-limit cgroup, enters new user, network and PID namespaces, builds the seccomp filter,
 says `ready`, then serves requests on stdin (one JSON line each) and answers on stdout.
 
-The zygote proper is PID 1 of its PID namespace. It compiles the seccomp filter and builds the
-Landlock ruleset once (with its own scratch dir as the one writable place), which saves each
-worker ~1.2 ms. Per request it forks one worker, on an empty scratch dir that is emptied again
-after the call; when the worker has ended, kill(-1) ends whatever it left (from PID 1 it reaches
+The zygote proper is PID 1 of its PID namespace. Per request it makes a scratch dir and forks
+one worker; when the worker has ended, kill(-1) ends whatever it left (from PID 1 it reaches
 every other process of the namespace and never the zygote). The worker limits itself (rlimits,
 no new privileges, Landlock with only its scratch dir writable, seccomp), then either runs a
 Python snippet in this already-warm interpreter (a fork is a fresh copy: no state crosses
@@ -33,24 +31,20 @@ import time
 import traceback
 from typing import Any
 
-from sandbox import cgroup, landlock
+from sandbox import cgroup
 from sandbox.launcher import PR_SET_PDEATHSIG, enter_jail, enter_namespaces, exit_code
-from sandbox.seccomp import build_filter, export_bpf
+from sandbox.seccomp import build_filter
 
 _libc = ctypes.CDLL(None, use_errno=True)
-_BPF: bytes | None = None
-"""The seccomp filter, compiled once at start; each worker only installs it."""
-_RULESET: int | None = None
-"""The Landlock ruleset (the read-only paths and the zygote's scratch dir), built once."""
-_SCRATCH = ""
-"""The zygote's scratch dir: each call finds it empty, and it is emptied after each call."""
+_FILTER: Any = None
+"""The seccomp filter, built once at start (3 ms); each worker only loads it."""
 
 
 def _worker(request: dict[str, Any], config: dict[str, Any], scratch: str, out: int, err: int) -> None:
     """PID 1 of a fresh PID namespace: limit, restrict, then run the request. Never returns."""
     code = 0
     try:
-        env = enter_jail(config, scratch, _BPF, _RULESET)
+        env = enter_jail(config, scratch, _FILTER)
         null = os.open("/dev/null", os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out, 1)
@@ -136,19 +130,8 @@ def _collect(fds: dict[int, list[bytes]], cap: int, deadline: float) -> tuple[bo
     return False, truncated
 
 
-def _empty(directory: str) -> None:
-    """Remove what a call left in the scratch dir (the next call must find it empty)."""
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
-            else:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(entry.path)
-
-
 def handle(request: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    scratch = _SCRATCH or tempfile.mkdtemp(prefix="jail-")
+    scratch = tempfile.mkdtemp(prefix="jail-")
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     try:
@@ -173,10 +156,7 @@ def handle(request: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     finally:
         for fd in (out_r, err_r):
             os.close(fd)
-        if scratch == _SCRATCH:
-            _empty(scratch)
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def main() -> None:
@@ -194,13 +174,8 @@ def main() -> None:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     for module in config.get("preload", ()):
         importlib.import_module(module)  # before the layers: a worker may not read the files again
-    global _BPF, _RULESET, _SCRATCH
-    _BPF = export_bpf(build_filter(network=config["network"])) if "seccomp" in config["layers"] else None
-    if "landlock" in config["layers"]:
-        _SCRATCH = tempfile.mkdtemp(prefix="jail-")
-        _RULESET = landlock.build_ruleset(
-            config["read_only"], [_SCRATCH], tcp_connect=config["tcp_connect"], abi=config["abi"]
-        )
+    global _FILTER
+    _FILTER = build_filter(network=config["network"]) if "seccomp" in config["layers"] else None
     # Everything alive now is the zygote's own and lives forever: keep it out of the collector's
     # sight, so that a worker's collections do not touch (and copy) every page it inherited.
     gc.collect()
