@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -42,3 +45,28 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
 async def http_gateway(config_file: Path, clean_env: dict[str, str]) -> AsyncIterator[GatewayProcess]:
     async with start_http_gateway(config_file, clean_env) as gateway:
         yield gateway
+
+
+class _HeaderEcho(BaseHTTPRequestHandler):
+    """A careless server: it echoes the request's headers back in its body (as JSON)."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"you_sent": dict(self.headers)}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def echo_port() -> Iterator[int]:
+    """The port of a header-echoing HTTP server on loopback (for http.fetch tests)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HeaderEcho)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()

@@ -7,13 +7,9 @@ span file, the audit log and every other file in its state dir. Zero hits, in an
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import subprocess
-import threading
 import urllib.parse
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -32,28 +28,6 @@ def _forms(value: str) -> list[str]:
         value, base64.b64encode(raw).decode().rstrip("="), base64.urlsafe_b64encode(raw).decode().rstrip("="),
         raw.hex(), urllib.parse.quote(value, safe=""),
     ]  # fmt: skip
-
-
-class _Echo(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = json.dumps({"headers": dict(self.headers), "again": self.headers.get("Authorization", "")}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def echo_port() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
 
 
 def _setup(tmp_path: Path, env: dict[str, str], port: int) -> Path:

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,30 +19,6 @@ from tests.support import GATEWAY, write_config, write_policy
 
 pytestmark = pytest.mark.anyio
 TOKEN = "tok-5f1e8a0c9b7d4e2fa3c6b1d0e9f8a7b6"
-
-
-class _Echo(BaseHTTPRequestHandler):
-    """A careless server: it echoes the request's headers back in its body."""
-
-    def do_GET(self) -> None:
-        body = json.dumps({"you_sent": dict(self.headers)}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def echo_port() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
 
 
 def _setup(tmp_path: Path, state_dir: Path, port: int) -> Path:
