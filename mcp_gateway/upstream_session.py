@@ -29,6 +29,10 @@ MAX_LINE: Final = 64 << 20
 logger = logging.getLogger(__name__)
 
 
+STARTUP_TIMEOUT = 30.0
+"""Seconds an upstream may take to answer `initialize` and `tools/list` when it starts."""
+
+
 class UpstreamSession:
     def __init__(self, process: Process, timeout: float, name: str) -> None:
         self._process, self._timeout, self._name = process, timeout, name
@@ -88,7 +92,9 @@ class UpstreamSession:
             except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
                 raise MCPError(t.CONNECTION_CLOSED, "Connection closed") from None
 
-    async def request(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def request(
+        self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
+    ) -> dict[str, Any]:
         request_id = next(self._ids)
         event: anyio.Event = anyio.Event()
         box: list[dict[str, Any]] = []
@@ -98,7 +104,7 @@ class UpstreamSession:
             if params is not None:
                 message["params"] = params
             await self._send(message)
-            with anyio.move_on_after(self._timeout):
+            with anyio.move_on_after(self._timeout if timeout is None else timeout):
                 await event.wait()
         finally:
             del self._waiting[request_id]
@@ -115,9 +121,9 @@ class UpstreamSession:
 
     async def initialize(self) -> None:
         client = {"name": "mcp-gateway", "version": __version__}
-        await self.request(
-            "initialize", {"protocolVersion": PROTOCOL_VERSION, "capabilities": {}, "clientInfo": client}
-        )
+        # Starting (an interpreter in a fresh jail on a busy host) may take longer than a call may.
+        params = {"protocolVersion": PROTOCOL_VERSION, "capabilities": {}, "clientInfo": client}
+        await self.request("initialize", params, timeout=max(self._timeout, STARTUP_TIMEOUT))
         await self._send({"jsonrpc": "2.0", "method": "notifications/initialized"})
 
     async def list_tools(self) -> list[t.Tool]:
@@ -125,7 +131,9 @@ class UpstreamSession:
         cursor: str | None = None
         for _ in range(100):  # a bound on pages: a server that pages forever is not served
             page = t.ListToolsResult.model_validate(
-                await self.request("tools/list", {"cursor": cursor} if cursor else {})
+                await self.request(
+                    "tools/list", {"cursor": cursor} if cursor else {}, timeout=max(self._timeout, STARTUP_TIMEOUT)
+                )
             )
             tools.extend(page.tools)
             cursor = page.next_cursor
