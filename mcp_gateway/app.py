@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -23,7 +22,7 @@ from mcp_gateway.budgets.ledger import BudgetLedger
 from mcp_gateway.bus.base import Bus
 from mcp_gateway.bus.routed import linked
 from mcp_gateway.bus.wiring import gateway_bus
-from mcp_gateway.cellhost import CellHost
+from mcp_gateway.cellhost import CellHost, start_cells
 from mcp_gateway.config import Config
 from mcp_gateway.dlp.runtime import DlpRuntime
 from mcp_gateway.errors import CellLoadError, MalformedName, Refusal
@@ -316,14 +315,7 @@ class Gateway:
         async with AsyncExitStack() as stack:
             # Cells start before the task group opens, so a start-up failure surfaces as itself
             # (one clear line from the CLI), not wrapped in an exception group.
-            for host in self.hosts:
-                host.cell.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-                os.chmod(host.cell.state_dir, 0o700)
-                try:
-                    await host.cell.start()
-                except Exception as exc:
-                    raise CellLoadError(f"cell {host.address!r} failed to start: {exc}") from exc
-                stack.push_async_callback(host.cell.stop)
+            await start_cells(self.hosts, stack)
             if self.audit is not None:
                 self.audit.open()
                 stack.callback(self.audit.close)

@@ -8,14 +8,17 @@ trust what arrives, so the host does it everywhere.
 from __future__ import annotations
 
 import logging
+import os
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AsyncExitStack
 from typing import Protocol
 
 import mcp.types as t
 from pydantic import BaseModel, ValidationError
 
 from mcp_gateway.bus.base import BusReply, BusRequest
+from mcp_gateway.errors import CellLoadError
 from mcp_gateway.pipeline import ToolResult
 from mcp_gateway.sdk import Cell, CellContext, GatewayView, Principal, ToolError, ToolSpec
 
@@ -84,3 +87,16 @@ class CellHost:
         structured = output.model_dump(mode="json")
         text = output.model_dump_json()
         return BusReply(ToolResult(content=[t.TextContent(type="text", text=text)], structured=structured))
+
+
+async def start_cells(hosts: Iterable[CellHost], stack: AsyncExitStack) -> None:
+    """Start each host's cell in its private state dir; `stack` stops them in reverse order. A
+    cell that fails to start is a `CellLoadError` naming it (the gateway and workers alike)."""
+    for host in hosts:
+        host.cell.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(host.cell.state_dir, 0o700)
+        try:
+            await host.cell.start()
+        except Exception as exc:
+            raise CellLoadError(f"cell {host.address!r} failed to start: {exc}") from exc
+        stack.push_async_callback(host.cell.stop)

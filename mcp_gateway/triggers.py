@@ -16,6 +16,7 @@ this machine and this gateway have recorded:
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -74,13 +75,12 @@ def concurrency(audit_dir: Path, now: datetime | None = None) -> tuple[int, int]
 
 
 def cpu_pressure() -> tuple[float, str]:
-    try:
+    # Kernels without pressure-stall information (or a container hiding it) fall back to load.
+    with contextlib.suppress(OSError, ValueError, KeyError):
         for line in Path("/proc/pressure/cpu").read_text().splitlines():
             if line.startswith("some "):
                 fields = dict(part.split("=") for part in line.split()[1:])
                 return float(fields["avg300"]), "PSI some avg300"
-    except (OSError, ValueError, KeyError):
-        pass
     load = os.getloadavg()[2] / (os.cpu_count() or 1) * 100
     return load, "15-minute load per core"
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 
@@ -24,7 +23,7 @@ from opentelemetry import trace
 from mcp_gateway.bus.base import BusHandler, BusReply, BusRequest
 from mcp_gateway.bus.callbacks import BusGatewayView
 from mcp_gateway.bus.remote import RemoteBus, RetrySafe
-from mcp_gateway.cellhost import CellHost
+from mcp_gateway.cellhost import CellHost, start_cells
 from mcp_gateway.config import CellConfig, Config
 from mcp_gateway.errors import CellLoadError, ConfigError
 from mcp_gateway.jailed_tools import JailedTools
@@ -108,14 +107,7 @@ class Worker:
         them, and stop the cells."""
         async with AsyncExitStack() as stack:
             (self.config.server.state_dir / "cells").mkdir(parents=True, exist_ok=True, mode=0o700)
-            for host in self.hosts:
-                host.cell.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-                os.chmod(host.cell.state_dir, 0o700)
-                try:
-                    await host.cell.start()
-                except Exception as exc:
-                    raise CellLoadError(f"cell {host.address!r} failed to start: {exc}") from exc
-                stack.push_async_callback(host.cell.stop)
+            await start_cells(self.hosts, stack)
             if self.jail is not None:
                 await self.jail.start()
                 stack.push_async_callback(self.jail.aclose)
