@@ -28,6 +28,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
+from mcp_gateway.dlp.background import run_on_daemon_thread
 from mcp_gateway.dlp.config import DEFAULT_DLP_DIR, DlpConfig, resolve_dlp_files
 from mcp_gateway.dlp.files import DlpFiles, files_digest, read_dlp_files
 from mcp_gateway.dlp.leaves import Limits
@@ -200,7 +201,7 @@ class DlpRuntime:
     async def load(self) -> None:
         self._ready = self._ready or anyio.Event()
         try:
-            self._service = await anyio.to_thread.run_sync(self.build)
+            self._service = await run_on_daemon_thread(self.build, name="dlp-engine-load")
             logger.info("DLP engine ready: %s", ", ".join(self._engine.active))
         except Exception as exc:  # the outermost handler of the loader: anything is reported, fail closed
             self._error, self._error_at = f"{type(exc).__name__}: {exc}", datetime.now(UTC)
