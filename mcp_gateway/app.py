@@ -39,6 +39,7 @@ from mcp_gateway.sdk import CallOutcome, Principal, ToolError, ToolInfo
 from mcp_gateway.secrets.errors import SecretStoreError
 from mcp_gateway.secrets.wiring import open_store
 from mcp_gateway.server import GatewayServer
+from mcp_gateway.stage_spans import span_source
 from mcp_gateway.stages.audit import AuditStage
 from mcp_gateway.stages.authz import AuthzStage
 from mcp_gateway.stages.budget import BudgetStage
@@ -131,7 +132,8 @@ class Gateway:
             if audit.enabled
             else None
         )
-        self.pipeline: Next = compose(self._stages(tracer), DispatchStage(self.bus), tracer)
+        spans = span_source(tracer_provider) if tracer_provider is not None else None
+        self.pipeline: Next = compose(self._stages(tracer), DispatchStage(self.bus), spans)
         self.server = GatewayServer(
             config.server.name,
             self.registry,

@@ -13,6 +13,7 @@ principal, the transport's name for telemetry, the caller's `_meta`) travels in 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -68,8 +69,14 @@ class Stage(Protocol):
     async def __call__(self, call: ToolCall, call_next: Next) -> ToolResult: ...
 
 
-def _link(stage: Stage, inner: Next, tracer: trace.Tracer | None) -> Next:
-    if tracer is None:
+class StageSpanSource(Protocol):
+    """Opens each stage's child span as the current span (stage_spans.py)."""
+
+    def stage(self, name: str) -> AbstractContextManager[trace.Span]: ...
+
+
+def _link(stage: Stage, inner: Next, spans: StageSpanSource | None) -> Next:
+    if spans is None:
 
         async def plain(call: ToolCall) -> ToolResult:
             return await stage(call, inner)
@@ -81,7 +88,7 @@ def _link(stage: Stage, inner: Next, tracer: trace.Tracer | None) -> Next:
     async def traced(call: ToolCall) -> ToolResult:
         # No exception events: a message or a stack of locals is no place for a span, which may
         # leave the machine. The status says which stage a call was refused in, and why (a code).
-        with tracer.start_as_current_span(span_name, record_exception=False, set_status_on_exception=False) as span:
+        with spans.stage(span_name) as span:
             try:
                 return await stage(call, inner)
             except Refusal as refusal:
@@ -94,17 +101,17 @@ def _link(stage: Stage, inner: Next, tracer: trace.Tracer | None) -> Next:
     return traced
 
 
-def compose(stages: Sequence[Stage], endpoint: Stage, tracer: trace.Tracer | None = None) -> Next:
+def compose(stages: Sequence[Stage], endpoint: Stage, spans: StageSpanSource | None = None) -> Next:
     """Build the chain once: `stages[0]` is outermost, `endpoint` ends every call.
 
-    With a tracer, every stage after the first (which opens the call's own span) gets a child
-    span of its own, so a trace shows where a call spent its time or was refused.
+    With a span source, every stage after the first (which opens the call's own span) gets a
+    child span of its own, so a trace shows where a call spent its time or was refused.
     """
 
     async def unreachable(call: ToolCall) -> ToolResult:
         raise RuntimeError(f"the endpoint stage {endpoint.name!r} called next")
 
-    chain: Next = _link(endpoint, unreachable, tracer)
+    chain: Next = _link(endpoint, unreachable, spans)
     for index in reversed(range(len(stages))):
-        chain = _link(stages[index], chain, tracer if index > 0 else None)
+        chain = _link(stages[index], chain, spans if index > 0 else None)
     return chain

@@ -17,6 +17,7 @@ from mcp_gateway.pipeline import Next, ToolCall, ToolResult, compose
 from mcp_gateway.registry import Registry
 from mcp_gateway.sdk import Principal
 from mcp_gateway.server import GatewayServer
+from mcp_gateway.stage_spans import span_source
 from mcp_gateway.stages.authz import DECISION_ATTRIBUTE, RULE_ATTRIBUTE, AuthzStage
 from mcp_gateway.tools import ToolEntry
 from tests.authz.helpers import write_policy
@@ -93,7 +94,7 @@ async def test_the_decision_and_its_rule_go_on_the_span(store: PolicyStore) -> N
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    chain = compose([Outer(), AuthzStage(store)], Ran(), provider.get_tracer("test"))
+    chain = compose([Outer(), AuthzStage(store)], Ran(), span_source(provider))
     await chain(ToolCall(entry("fs.read_file"), {}, READER, "stdio"))
     with pytest.raises(Forbidden):
         await chain(ToolCall(entry("notes.get"), {}, READER, "stdio"))
