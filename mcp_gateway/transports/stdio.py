@@ -6,7 +6,8 @@ held in memory whole, and a line that is not a JSON-RPC message gets a JSON-RPC 
 (-32700 / -32600) instead of being dropped silently, which leaves the client waiting forever.
 
 While serving, fd 0 is the null device and fd 1 is stderr, so a stray `print` or a child
-process can never corrupt the wire.
+process can never corrupt the wire. A wire that is a pipe or a socket (what an MCP client
+gives) is read and written on the event loop (pipe_io.py); anything else through a thread.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import anyio
 import anyio.to_thread
@@ -24,6 +25,8 @@ import mcp.types as t
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
+
+from mcp_gateway.transports.pipe_io import PipeLines, is_pollable, nonblocking, write_all
 
 _DISCARD_CHUNK = 64 * 1024
 # Best effort only: the id of a request too large (or too broken) to parse, so the client can
@@ -83,10 +86,67 @@ def parse_line(line: bytes, cap: int, oversized: bool) -> tuple[SessionMessage |
 async def stdio_transport(
     max_message_bytes: int, stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None
 ) -> AsyncIterator[tuple[ReadStream, WriteStream]]:
-    """(read, write) streams for `Server.run`. Without explicit streams, takes over fds 0 and 1."""
-    restore: list[tuple[int, int]] = []
-    if stdin is None or stdout is None:
-        stdin, stdout, restore = _claim_std_fds()
+    """(read, write) streams for `Server.run`. Without explicit streams, takes over fds 0 and 1;
+    when they are pipes or sockets they are read and written on the event loop (pipe_io.py)."""
+    if stdin is not None and stdout is not None:
+        async with _serving(_ThreadWire(stdin, stdout, max_message_bytes), max_message_bytes) as streams:
+            yield streams
+        return
+    wire_in, wire_out, restore = _claim_std_fds()
+    try:
+        if is_pollable(wire_in) and is_pollable(wire_out):
+            with nonblocking(wire_in, wire_out):
+                async with _serving(_LoopWire(wire_in, wire_out, max_message_bytes), max_message_bytes) as streams:
+                    yield streams
+        else:
+            with (
+                os.fdopen(wire_in, "rb", closefd=False) as reading,
+                os.fdopen(wire_out, "wb", closefd=False) as writing,
+            ):
+                async with _serving(_ThreadWire(reading, writing, max_message_bytes), max_message_bytes) as streams:
+                    yield streams
+    finally:
+        os.close(wire_in)
+        os.close(wire_out)
+        for fd, saved in restore:
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
+class _Wire(Protocol):
+    async def read_line(self) -> tuple[bytes, bool]: ...
+
+    async def write(self, data: bytes) -> None: ...
+
+
+class _ThreadWire:
+    """Blocking streams, each read and write in a worker thread (terminals, files, tests)."""
+
+    def __init__(self, stdin: IO[bytes], stdout: IO[bytes], cap: int) -> None:
+        self._in, self._out, self._cap = stdin, stdout, cap
+
+    async def read_line(self) -> tuple[bytes, bool]:
+        return await anyio.to_thread.run_sync(read_line, self._in, self._cap)
+
+    async def write(self, data: bytes) -> None:
+        await anyio.to_thread.run_sync(_write, self._out, data)
+
+
+class _LoopWire:
+    """Non-blocking pipe or socket fds, read and written on the event loop."""
+
+    def __init__(self, fd_in: int, fd_out: int, cap: int) -> None:
+        self._lines, self._out = PipeLines(fd_in, cap), fd_out
+
+    async def read_line(self) -> tuple[bytes, bool]:
+        return await self._lines.read_line()
+
+    async def write(self, data: bytes) -> None:
+        await write_all(self._out, data)
+
+
+@asynccontextmanager
+async def _serving(wire: _Wire, cap: int) -> AsyncIterator[tuple[ReadStream, WriteStream]]:
     read_send, read_receive = anyio.create_memory_object_stream[SessionMessage | Exception](0)
     write_send, write_receive = anyio.create_memory_object_stream[SessionMessage](16)
     errors_send = write_send.clone()
@@ -94,12 +154,12 @@ async def stdio_transport(
     async def reader() -> None:
         async with read_send, errors_send:
             while True:
-                line, oversized = await anyio.to_thread.run_sync(read_line, stdin, max_message_bytes)
+                line, oversized = await wire.read_line()
                 if not line:
                     return
                 if not line.strip():
                     continue
-                incoming, reply = parse_line(line, max_message_bytes, oversized)
+                incoming, reply = parse_line(line, cap, oversized)
                 if incoming is not None:
                     await read_send.send(incoming)
                 elif reply is not None:
@@ -108,19 +168,13 @@ async def stdio_transport(
     async def writer() -> None:
         async with write_receive:
             async for message in write_receive:
-                data = message.message.model_dump_json(by_alias=True, exclude_unset=True).encode() + b"\n"
-                await anyio.to_thread.run_sync(_write, stdout, data)
+                await wire.write(message.message.model_dump_json(by_alias=True, exclude_unset=True).encode() + b"\n")
 
-    try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(reader)
-            tg.start_soon(writer)
-            yield read_receive, write_send
-            tg.cancel_scope.cancel()
-    finally:
-        for fd, saved in restore:
-            os.dup2(saved, fd)
-            os.close(saved)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(reader)
+        tg.start_soon(writer)
+        yield read_receive, write_send
+        tg.cancel_scope.cancel()
 
 
 def _write(stream: IO[bytes], data: bytes) -> None:
@@ -128,11 +182,12 @@ def _write(stream: IO[bytes], data: bytes) -> None:
     stream.flush()
 
 
-def _claim_std_fds() -> tuple[IO[bytes], IO[bytes], list[tuple[int, int]]]:
+def _claim_std_fds() -> tuple[int, int, list[tuple[int, int]]]:
+    """The wire's own fds (duplicates of 0 and 1); fd 0 becomes the null device and fd 1 stderr."""
     wire_in, wire_out = os.dup(0), os.dup(1)
     saved = [(0, os.dup(0)), (1, os.dup(1))]
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
     os.dup2(2, 1)
-    return os.fdopen(wire_in, "rb"), os.fdopen(wire_out, "wb"), saved
+    return wire_in, wire_out, saved

@@ -147,4 +147,3 @@ def test_the_fast_path_is_taken_only_for_a_parent_based_sdk_provider() -> None:
     assert isinstance(span_source(_provider(ParentBased(ALWAYS_ON))[0]), FastStageSpans)
     assert isinstance(span_source(_provider(TraceIdRatioBased(0.5))[0]), SdkStageSpans)
     assert isinstance(span_source(trace.NoOpTracerProvider()), SdkStageSpans)
-
