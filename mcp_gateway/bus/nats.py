@@ -15,7 +15,6 @@ import logging
 import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
 
 import anyio
 import nats
@@ -26,7 +25,8 @@ from nats.aio.msg import Msg
 
 from mcp_gateway.bus.base import BusHandler, BusReply, BusRequest
 from mcp_gateway.bus.envelope import UNREADABLE, Envelopes, OpenedCall, key_id, log_refused
-from mcp_gateway.bus.remote import BusUnavailable, Pool, RetrySafe, never, run_call, slots
+from mcp_gateway.bus.pending import PendingCalls
+from mcp_gateway.bus.remote import BusUnavailable, Pool, RetrySafe, envelopes_for, never, run_call, sealed_answer
 from mcp_gateway.bus_config import BusConfig, redacted
 from mcp_gateway.errors import ToolTimeout, ToolUnavailable
 
@@ -45,24 +45,17 @@ _DISCONNECTED = (
 )
 
 
-@dataclass
-class _Waiter:
-    done: anyio.Event
-    answer: bytes | None = None
-    """The reply's bytes; None when the server said that nothing serves the address."""
-
-
 class NatsBus:
     def __init__(self, config: BusConfig, key: Callable[[], bytes], *, name: str = "mcp-gateway") -> None:
         """`key` is called once, on connection (reading it may need the secret store)."""
         self._config, self._key, self._name = config, key, name
         self._nc: NatsClient | None = None
         self._envelopes: Envelopes | None = None
-        self._limits: dict[str, anyio.Semaphore] = {}
         self._inbox = ""
         self._quiet = False
         self._last_error: Exception | None = None
-        self._waiters: dict[str, _Waiter] = {}
+        self._pending: PendingCalls[bytes] = PendingCalls(config.max_in_flight)
+        """A waiter's answer is the reply's bytes, or None when nothing serves the address."""
         self.pools: dict[str, Pool] = {}
         """Per served address, for whoever wants to see how full a host is."""
 
@@ -73,9 +66,7 @@ class NatsBus:
     async def connected(self) -> AsyncIterator[NatsBus]:
         config = self._config
         key = self._key()
-        self._envelopes = Envelopes(
-            key, max_bytes=config.max_envelope_bytes, max_age=config.max_age, clock_skew=config.clock_skew
-        )
+        self._envelopes = envelopes_for(config, key)
         nc = NatsClient()
         self._quiet = True  # one line if the first connection fails, not one per attempt
         try:
@@ -144,19 +135,18 @@ class NatsBus:
         call_id, wire = envelopes.seal_call(address, message, timeout)
         if len(wire) > nc.max_payload:
             raise ToolUnavailable(f"the call of {message.tool} is too large for the bus ({len(wire)} bytes)")
-        limiter = self._limits.get(address) or self._limits.setdefault(address, slots(self._config.max_in_flight))
-        waiter = self._waiters[call_id] = _Waiter(anyio.Event())
         try:
-            with anyio.fail_after(timeout if math.isfinite(timeout) else None):
-                async with limiter:
+            with (
+                self._pending.waiting(call_id) as waiter,
+                anyio.fail_after(timeout if math.isfinite(timeout) else None),
+            ):
+                async with self._pending.limiter(address):
                     await nc.publish(self._subject(address), wire, reply=f"{self._inbox}.{call_id}")
                     await waiter.done.wait()
         except TimeoutError:
             raise ToolTimeout(f"{message.tool} did not answer within {timeout:g} s") from None
         except _DISCONNECTED:
             raise ToolUnavailable("the bus is not connected (reconnecting)") from None
-        finally:
-            del self._waiters[call_id]
         if waiter.answer is None:
             raise ToolUnavailable(f"no worker serves {address!r}")
         try:
@@ -168,13 +158,8 @@ class NatsBus:
     async def _on_reply(self, msg: Msg) -> None:
         """Wake the caller a reply (or the server's "no responders") is for. One subscription
         for all replies, as nats-py's own `request` has, without its extra hop and timer."""
-        call_id = msg.subject.rpartition(".")[2]
-        waiter = self._waiters.get(call_id)
-        if waiter is None or waiter.done.is_set():
-            return  # a caller that gave up, or a second answer
-        if not (msg.headers and msg.headers.get(STATUS_HEADER) == NO_RESPONDERS):
-            waiter.answer = msg.data
-        waiter.done.set()
+        nobody = bool(msg.headers and msg.headers.get(STATUS_HEADER) == NO_RESPONDERS)
+        self._pending.answer(msg.subject.rpartition(".")[2], None if nobody else msg.data)
 
     # --- the host's side -----------------------------------------------------------------
     async def serve(
@@ -226,11 +211,7 @@ class NatsBus:
                 pool.close()  # the workers finish what they took, then the task group ends
 
     async def _answer(self, reply_to: str, opened: OpenedCall, handler: BusHandler, env: Envelopes) -> None:
-        outcome = await run_call(handler, opened)
-        if isinstance(outcome, ToolTimeout):
-            await self._publish(reply_to, env.seal_refusal(opened.id, outcome))
-        else:
-            await self._publish(reply_to, env.seal_reply(opened.id, outcome, opened.message.tool))
+        await self._publish(reply_to, sealed_answer(env, opened, await run_call(handler, opened)))
 
     async def _publish(self, subject: str, wire: bytes) -> None:
         if self._nc is None:

@@ -20,7 +20,8 @@ from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from mcp_gateway.bus.base import BusHandler, BusReply, BusRequest
-from mcp_gateway.bus.envelope import OpenedCall
+from mcp_gateway.bus.envelope import Envelopes, OpenedCall
+from mcp_gateway.bus_config import BusConfig
 from mcp_gateway.errors import GatewayError, ToolTimeout
 from mcp_gateway.pipeline import ToolResult
 
@@ -132,6 +133,17 @@ async def run_call(handler: BusHandler, opened: OpenedCall) -> BusReply | ToolTi
     with anyio.move_on_after(remaining(opened), shield=True):
         return await answer(handler, opened.message)
     return ToolTimeout(f"{opened.message.tool} did not finish before its deadline")
+
+
+def envelopes_for(config: BusConfig, key: bytes) -> Envelopes:
+    return Envelopes(key, max_bytes=config.max_envelope_bytes, max_age=config.max_age, clock_skew=config.clock_skew)
+
+
+def sealed_answer(envelopes: Envelopes, opened: OpenedCall, outcome: BusReply | ToolTimeout) -> bytes:
+    """The reply to send for a call `run_call` ran: its result, or the refusal of its timeout."""
+    if isinstance(outcome, ToolTimeout):
+        return envelopes.seal_refusal(opened.id, outcome)
+    return envelopes.seal_reply(opened.id, outcome, opened.message.tool)
 
 
 class Backoff:
