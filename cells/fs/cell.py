@@ -54,7 +54,8 @@ a Python regular expression when regex is true; case-insensitive unless case_sen
 `path`. Binary files, files over max_search_file_bytes (2 MiB by default) and symlinks are \
 skipped. Returns matching lines as path (relative to the workspace root), 1-based line number and \
 text (cut to 500 characters), at most max_results and never more than max_search_results (200 by \
-default); `truncated` is true when more matches exist. `files_scanned` counts the files searched."""
+default); `truncated` is true when more matches exist. `files_scanned` counts the files searched. \
+A search that takes longer than max_search_seconds (5 s by default) ends with an error."""
 
 _STAT = """Describe one path in the workspace (relative to the workspace root): its type (file, \
 dir, symlink or other; a symlink is described itself, not followed), size in bytes, last \
@@ -116,11 +117,12 @@ class FsCell(Cell):
     @tool(description=_SEARCH, read_only=True, idempotent=True)
     async def search(self, args: SearchIn, ctx: CellContext) -> SearchOut:
         path = parse_path(args.path)
-        pattern = searching.compile_query(args.query, regex=args.regex, case_sensitive=args.case_sensitive)
+        pattern = searching.compile_query(args.query, is_regex=args.regex, case_sensitive=args.case_sensitive)
         cap = self.config.max_search_results
         limits = searching.SearchLimits(
             max_results=cap if args.max_results is None else min(args.max_results, cap),
             max_file_bytes=self.config.max_search_file_bytes,
+            seconds=self.config.max_search_seconds,
         )
         run = partial(searching.search, self.workspace, path, pattern, args.glob, limits)
         return await anyio.to_thread.run_sync(run)

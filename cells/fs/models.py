@@ -22,6 +22,7 @@ class FsSettings(BaseModel):
     max_write_bytes: int = Field(1_048_576, ge=1)
     max_search_file_bytes: int = Field(2_097_152, ge=1)
     max_search_results: int = Field(200, ge=1)
+    max_search_seconds: float = Field(5.0, gt=0, le=300)
     max_list_entries: int = Field(1000, ge=1)
 
 

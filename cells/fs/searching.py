@@ -3,6 +3,11 @@
 The walk never follows a symlink, neither to a directory nor to a file: every directory is
 opened with `O_NOFOLLOW` relative to its (already confined) parent fd, so the search cannot
 be led outside the root, cannot loop, and cannot report the same file twice.
+
+Expressions run on the `regex` module, not `re`: a caller's expression can backtrack for ever
+(`(a|aa)+$`), and `re` can neither stop that nor let go of the GIL meanwhile, so one call
+would freeze every call of the gateway. `regex` matches with a timeout and without the GIL:
+the whole search gets `max_search_seconds`, then ends with an error.
 """
 
 from __future__ import annotations
@@ -10,10 +15,12 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import os
-import re
 import stat
+import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
+
+import regex
 
 from mcp_gateway.sdk import ToolError
 
@@ -24,11 +31,12 @@ MAX_LINE_CHARS = 500
 _SUBDIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def compile_query(query: str, *, regex: bool, case_sensitive: bool) -> re.Pattern[str]:
-    flags = 0 if case_sensitive else re.IGNORECASE
+def compile_query(query: str, *, is_regex: bool, case_sensitive: bool) -> regex.Pattern[str]:
+    # V0: the semantics of Python's `re`, which is what the tool's description promises.
+    flags = regex.V0 | (0 if case_sensitive else regex.IGNORECASE)
     try:
-        return re.compile(query if regex else re.escape(query), flags)
-    except re.error as exc:
+        return regex.compile(query if is_regex else regex.escape(query), flags)
+    except regex.error as exc:
         raise ToolError(f"invalid regular expression: {exc}") from None
 
 
@@ -36,12 +44,16 @@ def compile_query(query: str, *, regex: bool, case_sensitive: bool) -> re.Patter
 class SearchLimits:
     max_results: int
     max_file_bytes: int
+    seconds: float
+    """For the whole search, expression matching included."""
 
 
 @dataclass(slots=True)
 class _Collector:
-    pattern: re.Pattern[str]
+    pattern: regex.Pattern[str]
     limit: int
+    seconds: float
+    deadline: float = 0.0
     matches: list[SearchMatch] = field(default_factory=list)
     truncated: bool = False
     files_scanned: int = 0
@@ -52,10 +64,20 @@ class _Collector:
         lines = text.split("\n")
         if lines[-1] == "":
             lines.pop()
+        search, deadline = self.pattern.search, self.deadline
         for number, raw in enumerate(lines, start=1):
             line = raw.removesuffix("\r")
-            if not self.pattern.search(line):
-                continue
+            left = deadline - time.monotonic()
+            try:
+                if left <= 0:
+                    raise TimeoutError
+                if not search(line, timeout=left, concurrent=True):
+                    continue
+            except TimeoutError:
+                raise ToolError(
+                    f"the search did not finish within {self.seconds:g} s (max_search_seconds): "
+                    "narrow path or glob, or simplify the expression"
+                ) from None
             if len(self.matches) >= self.limit:
                 self.truncated = True
                 return False
@@ -66,9 +88,11 @@ class _Collector:
         return SearchOut(matches=self.matches, truncated=self.truncated, files_scanned=self.files_scanned)
 
 
-def search(workspace: Workspace, base: RelPath, pattern: re.Pattern[str], glob: str, limits: SearchLimits) -> SearchOut:
+def search(
+    workspace: Workspace, base: RelPath, pattern: regex.Pattern[str], glob: str, limits: SearchLimits
+) -> SearchOut:
     """Search `base` (a directory, recursively, or a single file) for lines matching `pattern`."""
-    collector = _Collector(pattern, limits.max_results)
+    collector = _Collector(pattern, limits.max_results, limits.seconds, time.monotonic() + limits.seconds)
     try:
         base_fd = workspace.open_path(base)
         try:

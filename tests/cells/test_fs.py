@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from pydantic import ValidationError
 
@@ -435,6 +436,29 @@ async def test_search_result_caps(root: Path) -> None:
     line = await fs.search(SearchIn(query="y"), CTX)
     assert len(line.matches[0].text) == 500
     assert not any(m.path == "huge" for m in (await fs.search(SearchIn(query="x", glob="h*"), CTX)).matches)
+    await fs.stop()
+
+
+@pytest.mark.anyio
+async def test_a_catastrophic_expression_ends_at_the_time_limit_without_freezing_the_gateway(root: Path) -> None:
+    fs = await started(root, max_search_seconds=0.5)
+    (root / "bait").write_text("a" * 40 + "!\n")
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            await anyio.sleep(0.05)
+            ticks += 1
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ticking)
+        with pytest.raises(ToolError, match=r"did not finish within 0.5 s \(max_search_seconds\)"):
+            await fs.search(SearchIn(query="(a|aa)+$", regex=True), CTX)
+        tg.cancel_scope.cancel()
+    # The event loop kept running while the expression backtracked (the match lets go of the GIL).
+    assert ticks >= 3
+    assert (await fs.search(SearchIn(query="a+!", regex=True), CTX)).matches  # a sane one still works
     await fs.stop()
 
 
