@@ -19,6 +19,9 @@ from mcp_gateway.identity.errors import IdentityError
 from mcp_gateway.identity.tokens import TokenInfo, TokenStore
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
+# Secure by default: a token that leaks stops working on its own; an eternal one must be asked for.
+DEFAULT_LIFETIME = "90d"
+NEVER = "never"
 _DURATION = re.compile(r"([1-9][0-9]{0,5})([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -41,8 +44,9 @@ def register(commands: Any) -> None:
     create.add_argument(
         "--expires",
         metavar="WHEN",
+        default=DEFAULT_LIFETIME,
         help="lifetime (30m, 12h, 30d, 4w) or a moment (2026-12-31, 2026-12-31T00:00:00Z; UTC unless an offset "
-        "is given); default: never",
+        f"is given), or 'never' (not advised); default: {DEFAULT_LIFETIME}",
     )
     create.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -89,7 +93,7 @@ def parse_expires(text: str, now: datetime) -> datetime:
 
 def _create(store: TokenStore, args: argparse.Namespace) -> int:
     try:
-        expires_at = parse_expires(args.expires, datetime.now(UTC)) if args.expires else None
+        expires_at = None if args.expires == NEVER else parse_expires(args.expires, datetime.now(UTC))
         info, token = store.create(args.principal, args.role, expires_at, domain=args.domain)
     except ValueError as exc:
         print(f"mcp-gateway: {exc}", file=sys.stderr)

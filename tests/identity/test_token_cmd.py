@@ -44,6 +44,17 @@ def test_create_prints_the_token_once_and_it_works(
     assert token.split("_", 2)[2] not in (state_dir / "tokens.json").read_text()
 
 
+def test_a_token_expires_in_90_days_unless_told_otherwise(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(config_file, "create", "--principal", "bob", "--json") == 0
+    default = json.loads(capsys.readouterr().out)
+    lifetime = datetime.fromisoformat(default["expires_at"]) - datetime.fromisoformat(default["created_at"])
+    assert abs(lifetime - timedelta(days=90)) < timedelta(minutes=1)
+    assert run(config_file, "create", "--principal", "bob", "--expires", "never", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["expires_at"] is None
+
+
 def test_create_json_list_and_revoke(config_file: Path, state_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(config_file, "create", "--principal", "bob", "--domain", "acme", "--expires", "30d", "--json") == 0
     created = json.loads(capsys.readouterr().out)
