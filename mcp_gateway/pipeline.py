@@ -42,6 +42,12 @@ class ToolCall:
     """Cell-to-cell hops that led to this call; bounded so cells cannot recurse without end."""
     notes: dict[str, Any] = field(default_factory=dict)
     """What stages learn about the call for later stages (decisions, findings, budget state)."""
+    asked: ToolEntry | None = None
+    """The tool the caller named, when a stage replaced `tool` (a budget's fallback)."""
+
+    @property
+    def tool_as_asked(self) -> ToolEntry:
+        return self.asked or self.tool
 
 
 @dataclass(slots=True)

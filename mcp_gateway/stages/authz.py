@@ -2,7 +2,8 @@
 
 The decision (and the rule that took it) is recorded in `call.notes["authz"]` for the audit
 stage and on the current span. A refusal reads exactly like an unknown tool: the caller cannot
-tell a tool it may not call from one that does not exist.
+tell a tool it may not call from one that does not exist. A call a budget rewrote to a cheaper
+fallback needs both tools allowed, and a refusal names the tool the caller asked for.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ class AuthzStage:
         self._store = store
 
     async def __call__(self, call: ToolCall, call_next: Next) -> ToolResult:
-        decision = self._store.current.decide(call.principal, call.tool.canonical, CALL)
+        policy = self._store.current
+        decision = policy.decide(call.principal, call.tool.canonical, CALL)
+        if call.asked is not None and decision.allowed:
+            # A budget's fallback runs only for a caller allowed the tool it asked for as well:
+            # a cheaper tool is no way around a refusal (or a way to learn a tool exists).
+            decision = policy.decide(call.principal, call.asked.canonical, CALL)
         call.notes["authz"] = decision.as_note()
         span = trace.get_current_span()
         span.set_attribute(DECISION_ATTRIBUTE, "allow" if decision.allowed else "deny")
@@ -39,4 +45,5 @@ class AuthzStage:
 def name_as_called(call: ToolCall) -> str:
     """The name the caller used, as the unknown-tool message quotes it: clients name tools by
     their wire name, cells (Gateway.call_tool) by their canonical name."""
-    return call.tool.canonical if call.transport == "cell" else call.tool.wire
+    asked = call.tool_as_asked
+    return asked.canonical if call.transport == "cell" else asked.wire

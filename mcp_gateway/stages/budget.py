@@ -85,6 +85,7 @@ class BudgetStage:
             raise
         if tool is not call.tool:
             note.update(fallback_from=call.tool.canonical, fallback_to=tool.canonical)
+            call.asked = call.tool_as_asked
             call.tool = tool
         if limits.calls_per_minute is not None:
             window.append(now)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio
 import pytest
 
+from mcp_gateway.authz.reload import PolicyStore
 from mcp_gateway.budgets.config import BudgetConfig, Limits
 from mcp_gateway.budgets.errors import BudgetExceeded
 from mcp_gateway.budgets.ledger import BudgetLedger
-from mcp_gateway.errors import InvalidArguments, ToolTimeout
+from mcp_gateway.errors import Forbidden, InvalidArguments, ToolTimeout
+from mcp_gateway.pipeline import compose
 from mcp_gateway.sdk import Principal
-from mcp_gateway.stages.budget import result_bytes
+from mcp_gateway.stages.authz import AuthzStage
+from mcp_gateway.stages.budget import BudgetStage, result_bytes
+from tests.authz.helpers import write_policy
 from tests.budgets.support import Endpoint, FakeClock, call_of, chain, entry
 
 pytestmark = pytest.mark.anyio
@@ -209,3 +215,27 @@ async def test_zero_refuses_every_call(ledger: BudgetLedger) -> None:
     pipeline = chain(ledger, BudgetConfig(principals={"mallory": Limits(calls_per_minute=0)}), Endpoint())
     with pytest.raises(BudgetExceeded, match="calls per minute"):
         await pipeline(call_of(entry(), "mallory"))
+
+
+async def test_a_fallback_runs_only_for_a_caller_allowed_the_tool_it_asked_for(
+    ledger: BudgetLedger, tmp_path: Path
+) -> None:
+    # alice may call the small model only; bob may call both.
+    policy = (
+        "p, alice, *, llm.small, call, allow\np, bob, *, llm.small, call, allow\np, bob, *, llm.large, call, allow\n"
+    )
+    store = PolicyStore(write_policy(tmp_path / "policy", policy))
+    small = entry("llm.small", cost=1)
+    large = entry("llm.large", cost=20, fallback="llm.small")
+    endpoint = Endpoint()
+    lookup = {tool.canonical: tool for tool in (small, large)}.get
+    pipeline = compose([BudgetStage(ledger, only(cost_units_per_day=5), lookup=lookup), AuthzStage(store)], endpoint)
+    # Too dear for the budget either way: the call is rewritten to the small model.
+    allowed = call_of(large, "bob")
+    await pipeline(allowed)
+    assert allowed.tool is small and allowed.notes["authz"]["allowed"]
+    # A cheaper fallback is no way around a refusal, and the refusal names what was asked for.
+    refused = call_of(large, "alice")
+    with pytest.raises(Forbidden, match=r"^Unknown tool: llm__large$"):
+        await pipeline(refused)
+    assert endpoint.called == ["llm.small"]
