@@ -94,8 +94,9 @@ class Tally:
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
-    def report(self, title: str) -> None:
-        print(f"\n{title}: {CLIENTS} clients x {SECONDS:g} s; outcomes {dict(sorted(self.outcomes.items()))}")
+    def report(self, title: str, rss: tuple[float, float]) -> None:
+        print(f"\n{title}: {CLIENTS} clients x {SECONDS:g} s; gateway RSS {rss[0]:.0f} -> {rss[1]:.0f} MB")
+        print(f"  outcomes {dict(sorted(self.outcomes.items()))}")
         for kind, values in sorted(self.latencies.items()):
             ordered = sorted(values)
             p50, p99 = ordered[len(ordered) // 2] * 1e3, ordered[int(len(ordered) * 0.99)] * 1e3
@@ -206,7 +207,7 @@ async def test_mixed_load_with_faults(tmp_path: Path, clean_env: dict[str, str])
         rss_end = _rss_mb(pid)
         stderr = "".join(gateway.stderr)
 
-    tally.report("load")
+    tally.report("load", (rss_start, rss_end))
     assert_survived(tally, (rss_start, rss_end))
     # A raising cell: the client read a reference (checked per call), the operator's log has the traceback.
     assert "tool faulty.fail failed (ref " in stderr
@@ -317,7 +318,7 @@ async def _distributed_run(tmp_path: Path, disk: Path, env: Mapping[str, str]) -
             rss_end = _rss_mb(pid)
             stderr = "".join(gateway.stderr)
 
-    tally.report("distributed load")
+    tally.report("distributed load", (rss_start, rss_end))
     assert_survived(tally, (rss_start, rss_end))
     assert "tool faulty.fail failed (ref " in stderr
     outcomes = tally.outcomes
