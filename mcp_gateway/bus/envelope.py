@@ -201,6 +201,11 @@ class Envelopes:
         return mac.digest()
 
     # --- opening -------------------------------------------------------------------------
+    @property
+    def remembered_for(self) -> float:
+        """Seconds a call's id must be remembered: as long as the call could still be accepted."""
+        return self._max_age + 2 * self._skew
+
     def open_call(self, address: str, wire: bytes, *, remember: bool = True) -> OpenedCall:
         """Check and decode a call for `address`. `remember=False` opens a call that the broker
         delivered once already (Redis: taken over from a dead host), so its id is no replay."""
@@ -263,7 +268,7 @@ class Envelopes:
             raise EnvelopeRefused("replayed")
         if len(seen) >= MAX_REMEMBERED_IDS:
             raise EnvelopeRefused("too many calls to remember")
-        seen[call_id] = sealed_at + self._max_age + 2 * self._skew
+        seen[call_id] = sealed_at + self.remembered_for
 
 
 UNREADABLE = (EnvelopeRefused, ValidationError)

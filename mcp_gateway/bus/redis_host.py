@@ -9,6 +9,10 @@ name in `alive`, and in the address's `hosts` while it takes calls); one silent 
 is dead, and a live host takes over its pending calls: a read-only or idempotent tool runs
 again, any other tool does not (it may have run): its caller gets an error saying so. A
 restarted broker that lost its data gets its consumer groups back from the hosts' next read.
+
+Replays: besides each host's own memory of the ids it opened (envelope.py), the first host to
+open a call claims its id in the broker (`SET NX` for as long as the envelope is valid), so an
+envelope added to the stream again is refused by every host, not only the one that ran it.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError, ResponseError
 
 from mcp_gateway.bus.base import BusHandler
-from mcp_gateway.bus.envelope import UNREADABLE, Envelopes, log_refused
+from mcp_gateway.bus.envelope import UNREADABLE, EnvelopeRefused, Envelopes, log_refused
 from mcp_gateway.bus.redis_keys import ALIVE, BEAT, FIELD, GROUP, RedisKeys
 from mcp_gateway.bus.remote import Backoff, BusUnavailable, Pool, RetrySafe, never, run_call, sealed_answer, slots
 from mcp_gateway.bus_config import BusConfig
@@ -212,8 +216,16 @@ class RedisHosting:
                 log_refused(host.address, exc, len(wire))
                 await self._finish(host, entry_id, None, b"")
                 return
+            first = True if reclaimed else await self._first_to_open(opened.id)
+            if first is False:
+                log_refused(host.address, EnvelopeRefused("replayed (opened by another host)"), len(wire))
+                await self._finish(host, entry_id, None, b"")
+                return
             tool = opened.message.tool
-            if reclaimed and not host.retry_safe(tool):
+            if first is None:
+                unrecorded = ToolUnavailable(f"{tool} was not run: the bus could not record it; try again")
+                reply = envelopes.seal_refusal(opened.id, unrecorded)
+            elif reclaimed and not host.retry_safe(tool):
                 stopped = ToolUnavailable(
                     f"the worker running {tool} stopped before it answered; {tool} is neither read-only "
                     "nor idempotent, so it was not run again (it may or may not have taken effect)"
@@ -224,6 +236,16 @@ class RedisHosting:
             await self._finish(host, entry_id, opened.reply_to, reply)
         finally:
             host.slots.release()
+
+    async def _first_to_open(self, call_id: str) -> bool | None:
+        """Claim the call's id in the broker for as long as the envelope could be accepted, so
+        that a replay reaching another host (whose own memory never saw the id) is refused too.
+        None when the broker cannot be asked: the call is then not run (fail closed)."""
+        ttl_ms = max(1, int(self._envelopes.remembered_for * 1000))
+        try:
+            return bool(await self._redis.set(self._keys.seen(call_id), b"1", nx=True, px=ttl_ms))
+        except BROKEN:
+            return None
 
     async def _finish(self, host: _Host, entry_id: bytes, reply_to: str | None, reply: bytes) -> None:
         """Publish the reply, acknowledge and delete the entry: one round trip, a few tries."""

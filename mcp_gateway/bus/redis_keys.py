@@ -59,5 +59,9 @@ class RedisKeys:
         """The hosts' bound on the calls of `address` in the broker (`max_in_flight + max_queued`)."""
         return f"{self.prefix}:bound:{address}"
 
+    def seen(self, call_id: str) -> str:
+        """Claimed by the first host to open the call: a replay on another host finds it taken."""
+        return f"{self.prefix}:seen:{call_id}"
+
     def replies(self, bus_id: str) -> str:
         return f"{self.prefix}:replies:{bus_id}"

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -12,7 +11,7 @@ from mcp_gateway.bus.base import Bus
 from mcp_gateway.bus.memory import MemoryBus
 from mcp_gateway.bus_config import BusConfig
 from tests.bus.brokers import Broker, running_broker
-from tests.bus.support import KEY, connected_pair
+from tests.bus.support import KEY, config_for, connected_pair
 
 
 @pytest.fixture(scope="session")
@@ -39,20 +38,14 @@ def remote_kind(request: pytest.FixtureRequest) -> str:
     return kind
 
 
-def _config_for(kind: str, request: pytest.FixtureRequest, **settings: object) -> BusConfig:
-    broker: Broker = request.getfixturevalue(f"{kind}_broker")
-    # A prefix of its own per test: tests on the shared brokers never see each other's calls.
-    return BusConfig.model_validate({"url": broker.url, "prefix": f"t{uuid.uuid4().hex[:12]}", **settings})
-
-
 @pytest.fixture
 def bus_config(bus_kind: str, request: pytest.FixtureRequest) -> BusConfig:
-    return BusConfig() if bus_kind == "memory" else _config_for(bus_kind, request)
+    return BusConfig() if bus_kind == "memory" else config_for(bus_kind, request)
 
 
 @pytest.fixture
 def remote_config(remote_kind: str, request: pytest.FixtureRequest) -> BusConfig:
-    return _config_for(remote_kind, request)
+    return config_for(remote_kind, request)
 
 
 @pytest.fixture

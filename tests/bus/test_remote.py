@@ -20,7 +20,7 @@ from mcp_gateway.bus_config import BusConfig
 from mcp_gateway.errors import ToolTimeout, ToolUnavailable
 from mcp_gateway.pipeline import ToolResult
 from tests.bus.brokers import running_broker
-from tests.bus.support import KEY, call, connected_pair, remote
+from tests.bus.support import KEY, call, config_for, connected_pair, remote
 
 pytestmark = pytest.mark.anyio
 
@@ -86,6 +86,33 @@ async def test_forged_replayed_and_stale_envelopes_on_the_broker_are_refused(
     for reason in ("unsigned", "bad signature", "replayed", "too old"):
         assert any(f"on a: {reason}" in line for line in reasons), reason
     assert not any(MARKER in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.req("R-041")
+async def test_on_redis_a_replay_is_refused_by_a_host_that_never_saw_the_call(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each host remembers the ids it opened; on Redis the first host also claims the id in the
+    broker, so the same envelope added again is refused by a fresh host too."""
+    config = config_for("redis", request)
+    ran: list[str] = []
+
+    async def record(request: BusRequest) -> BusReply:
+        ran.append(str(request.arguments["text"]))
+        return BusReply(ToolResult.error("ok"))
+
+    replayed = sealed()
+    caplog.set_level(logging.WARNING, logger="mcp_gateway.bus.envelope")
+    for name in ("first-host", "fresh-host"):  # one after the other: the second has its own, empty memory
+        async with remote(config, name=name).connected() as host, anyio.create_task_group() as tg:
+            await tg.start(host.serve, "a", record)
+            await inject(config, "a", replayed)
+            with anyio.fail_after(5):
+                while not (ran or "opened by another host" in caplog.text):
+                    await anyio.sleep(0.02)
+            tg.cancel_scope.cancel()
+    assert ran == [MARKER]
+    assert "refused an envelope on a: replayed (opened by another host)" in caplog.text
 
 
 @pytest.mark.req("R-043")
