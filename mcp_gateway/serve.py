@@ -87,7 +87,8 @@ def auditor_app(gateway: Gateway, verifier: GatewayTokenVerifier) -> ASGIApp:
         access = await verifier.verify_token(token)
         return principal_from_user(AuthenticatedUser(access)) if access is not None else None
 
-    view = AuditorView(config.auditor, read, span_file, verify, may_view_by_roles(config.auditor.roles))
+    access_log = gateway.audit.append if gateway.audit is not None else None
+    view = AuditorView(config.auditor, read, span_file, verify, may_view_by_roles(config.auditor.roles), access_log)
     return view.app()
 
 

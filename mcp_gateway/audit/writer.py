@@ -164,6 +164,8 @@ class AuditWriter:
         """Make a record durable (its `seq` is assigned here); its seq, or `AuditUnavailable`."""
         if not self._open:
             raise AuditUnavailable("the audit log is not open")
+        if "seq" in fields:  # the chain's own number: a field by that name would overwrite it
+            raise ValueError("an audit record's fields may not include 'seq'")
         slot = _Slot(fields)
         self._pending.append(slot)
         self._wake.set()

@@ -9,6 +9,11 @@ these pages through a rebound name nor post the sign-in form (its Origin is refu
 
 Every response forbids framing and caching and carries a Content-Security-Policy that allows no
 script at all and only the page's own nonce'd style element.
+
+Who watches the watchers: every page an auditor reads (`audit_viewed`: the view, the names of
+the filters used, the record opened) and every sign-in, refused ones included, is a record in the
+audit log itself, durable before the page is served; a log that cannot take the record serves
+no page (503).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 from urllib.parse import parse_qs
 
 import anyio.to_thread
@@ -27,6 +32,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mcp_gateway.audit.errors import AuditUnavailable
 from mcp_gateway.auditor import pages
 from mcp_gateway.auditor.config import AuditorConfig
 from mcp_gateway.auditor.listing import RecordReader, page_of, parse_query, record_by_seq
@@ -39,6 +45,8 @@ from mcp_gateway.span_file import read_spans
 logger = logging.getLogger(__name__)
 
 Verify = Callable[[str], Awaitable[Principal | None]]
+AccessLog = Callable[[str, dict[str, Any]], Awaitable[int]]
+"""The audit log's `append(event, fields)`."""
 """A bearer token -> its principal, or None when the token is not valid (now)."""
 MAX_FORM_BYTES: Final = 8192
 _HEADERS: Final = {
@@ -68,9 +76,13 @@ class AuditorView:
         span_file: Path | None,
         verify: Verify,
         may_view: Callable[[Principal], bool],
+        access_log: AccessLog | None = None,
     ) -> None:
+        """`access_log` is the audit log's `append`: who read the log, and who signed in or was
+        refused, goes into the log itself."""
         self._config, self._read, self._span_file = config, read, span_file
         self._verify, self._may_view = verify, may_view
+        self._access_log = access_log
         self.sessions = Sessions(config.session_minutes * 60)
 
     def app(self) -> ASGIApp:
@@ -100,6 +112,28 @@ class AuditorView:
             return _html(pages.refused_page(nonce, message, principal.name), nonce, 403)
         return principal
 
+    async def _noted(self, who: Principal, nonce: str, fields: dict[str, Any]) -> Response | None:
+        """Record that `who` reads the log; a 503 page when that cannot be recorded (fail closed:
+        the log is not read unwatched)."""
+        if self._access_log is None:
+            return None
+        try:
+            await self._access_log("audit_viewed", {"principal": who.name, "roles": list(who.roles), **fields})
+        except AuditUnavailable as exc:
+            logger.error("auditor page refused to %s: its access cannot be audited (%s)", who.name, exc.message)
+            message = "The audit log cannot be written now, so it cannot be read either. Try again later."
+            return _html(pages.refused_page(nonce, message, who.name), nonce, 503)
+        return None
+
+    async def _note_sign_in(self, event: str, fields: dict[str, Any]) -> None:
+        if self._access_log is None:
+            return
+        try:
+            await self._access_log(event, fields)
+        except AuditUnavailable as exc:
+            logger.error("an auditor sign-in could not be audited: %s", exc.message)
+            raise
+
     # --- pages ------------------------------------------------------------------------------
     async def index(self, request: Request) -> Response:
         nonce = secrets.token_urlsafe(16)
@@ -107,6 +141,10 @@ class AuditorView:
         if isinstance(who, Response):
             return who
         query = parse_query(request.query_params)
+        filters = sorted(name for name, value in query.values.items() if value)  # names only, not what was sought
+        refused = await self._noted(who, nonce, {"view": "list", "filters": filters, "page": query.page})
+        if refused is not None:
+            return refused
         page = await anyio.to_thread.run_sync(page_of, self._read, query, self._config.page_size)
         return _html(pages.list_page(page, query, nonce, who.name), nonce)
 
@@ -116,6 +154,9 @@ class AuditorView:
         if isinstance(who, Response):
             return who
         seq = int(request.path_params["seq"])
+        refused = await self._noted(who, nonce, {"view": "call", "record": seq})
+        if refused is not None:
+            return refused
         record = await anyio.to_thread.run_sync(record_by_seq, self._read, seq)
         if record is None:
             return _html(pages.refused_page(nonce, f"No tool call with seq {seq}.", who.name), nonce, 404)
@@ -147,12 +188,20 @@ class AuditorView:
         fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4)
         token = (fields.get("token") or [""])[0].strip()
         principal = await self._verify(token) if token else None
-        if principal is None:
-            logger.warning("auditor sign-in refused: the token is not valid")
-            return _html(pages.login_page(nonce, "That token is not valid."), nonce, 401)
-        if not self._may_view(principal):
-            logger.warning("auditor sign-in refused: %s holds no auditor role", principal.name)
-            return _html(pages.login_page(nonce, "That token holds no auditor role."), nonce, 403)
+        try:
+            if principal is None:
+                logger.warning("auditor sign-in refused: the token is not valid")
+                await self._note_sign_in("auditor_sign_in_refused", {"principal": None, "reason": "invalid token"})
+                return _html(pages.login_page(nonce, "That token is not valid."), nonce, 401)
+            if not self._may_view(principal):
+                logger.warning("auditor sign-in refused: %s holds no auditor role", principal.name)
+                refusal = {"principal": principal.name, "roles": list(principal.roles), "reason": "no auditor role"}
+                await self._note_sign_in("auditor_sign_in_refused", refusal)
+                return _html(pages.login_page(nonce, "That token holds no auditor role."), nonce, 403)
+            await self._note_sign_in("auditor_signed_in", {"principal": principal.name, "roles": list(principal.roles)})
+        except AuditUnavailable:
+            message = "The audit log cannot be written now, so nobody can sign in to read it. Try again later."
+            return _html(pages.login_page(nonce, message), nonce, 503)
         self.sessions.close(request.cookies.get(COOKIE))  # never keep a session id from before sign-in
         session_id = self.sessions.open(token)
         logger.info("auditor %s signed in", principal.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -52,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE, as a shell reports a tool killed by a closed pipe."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -59,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     install()  # every line names its trace and span, when it has one
     try:
         code: int = args.run(args)
+        sys.stdout.flush()  # here, where a closed pipe is handled, not at exit where it is not
     except ConfigError as exc:
         print(f"mcp-gateway: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -68,4 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_OK
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`, `| grep -q`): end as a shell tool killed
+        # by SIGPIPE would, without a traceback, and with stdout gone so exiting cannot fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return code

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2 as httpx
 import pytest
 from mcp.server import Server
@@ -17,9 +18,12 @@ from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import MeterProvider
 from prometheus_client import CollectorRegistry
 
-from mcp_gateway.audit.query import Filter
+from mcp_gateway.audit.config import AuditConfig
+from mcp_gateway.audit.keys import AuditKeys
+from mcp_gateway.audit.log import AuditLog
+from mcp_gateway.audit.query import Filter, records
 from mcp_gateway.auditor.config import AuditorConfig
-from mcp_gateway.auditor.routes import AuditorView, may_view_by_roles
+from mcp_gateway.auditor.routes import AccessLog, AuditorView, may_view_by_roles
 from mcp_gateway.config import HttpConfig
 from mcp_gateway.identity.tokens import TokenStore
 from mcp_gateway.identity.verifier import GatewayTokenVerifier, principal_from_user
@@ -60,7 +64,7 @@ def _read(where: Filter) -> Iterator[dict[str, Any]]:
     return (record for record in RECORDS if where.matches(record))
 
 
-def _site(tmp_path: Path, *, from_loopback: bool = True) -> Site:
+def _site(tmp_path: Path, *, from_loopback: bool = True, access_log: AccessLog | None = None) -> Site:
     store = TokenStore(tmp_path / "tokens.json")
     tokens = {
         name: store.create(name, [role], None)[1]
@@ -76,7 +80,7 @@ def _site(tmp_path: Path, *, from_loopback: bool = True) -> Site:
         access = await verifier.verify_token(token)
         return principal_from_user(AuthenticatedUser(access)) if access is not None else None
 
-    view = AuditorView(AuditorConfig(), _read, None, verify, may_view_by_roles(["auditor"]))
+    view = AuditorView(AuditorConfig(), _read, None, verify, may_view_by_roles(["auditor"]), access_log)
     app = build_http_app(
         Server("test"),
         HttpConfig(),
@@ -161,6 +165,56 @@ async def test_signing_in_sets_a_strict_session_cookie_that_ends_with_the_token(
         token_id = site.tokens["audrey"].split("_")[1]
         assert site.store.revoke(token_id)
         assert (await browser.get("/audit/")).status_code == 303
+
+
+@asynccontextmanager
+async def _real_audit_log(directory: Path) -> AsyncIterator[AuditLog]:
+    log = AuditLog(AuditConfig(), directory, lambda: AuditKeys.derive(lambda purpose: (purpose * 8).encode()[:32]))
+    log.open()
+    try:
+        async with anyio.create_task_group() as tg:
+            await tg.start(log.run)
+            yield log
+            tg.cancel_scope.cancel()
+    finally:
+        log.close()
+
+
+@pytest.mark.req("R-026")
+async def test_reading_the_audit_page_and_signing_in_are_audited(tmp_path: Path) -> None:
+    async with _real_audit_log(tmp_path / "state") as log:
+        site = _site(tmp_path, access_log=log.append)
+        async with site.client(LOOPBACK) as browser:
+            assert (await browser.post("/audit/login", data={"token": "mgw_nope"})).status_code == 401
+            assert (await browser.post("/audit/login", data={"token": site.tokens["alice"]})).status_code == 403
+            assert (await browser.post("/audit/login", data={"token": site.tokens["audrey"]})).status_code == 303
+            assert (await browser.get("/audit/?decision=deny&principal=bob")).status_code == 200
+            assert (await browser.get("/audit/call/2")).status_code == 200
+    logged = [
+        {key: value for key, value in record.items() if key not in ("seq", "time", "mac")}
+        for record in records(log.directory)
+    ]
+    assert logged == [
+        {"event": "auditor_sign_in_refused", "principal": None, "reason": "invalid token"},
+        {"event": "auditor_sign_in_refused", "principal": "alice", "roles": ["user"], "reason": "no auditor role"},
+        {"event": "auditor_signed_in", "principal": "audrey", "roles": ["auditor"]},
+        # The names of the filters, never what was looked for.
+        {"event": "audit_viewed", "principal": "audrey", "roles": ["auditor"], "view": "list",
+         "filters": ["decision", "principal"], "page": 1},
+        {"event": "audit_viewed", "principal": "audrey", "roles": ["auditor"], "view": "call", "record": 2},
+    ]  # fmt: skip
+
+
+async def test_an_audit_log_that_cannot_take_the_access_record_serves_no_page(tmp_path: Path) -> None:
+    async with _real_audit_log(tmp_path / "state") as log:
+        site = _site(tmp_path, access_log=log.append)
+        async with site.client(LOOPBACK) as browser:
+            assert (await browser.get("/audit/", headers=site.bearer("audrey"))).status_code == 200
+    # Closed now: appends fail, as on a full disk (tests/e2e/test_audit.py fills a real one).
+    refused = await _site(tmp_path, access_log=log.append).client(LOOPBACK).__aenter__()
+    page = await refused.get("/audit/", headers=site.bearer("audrey"))
+    assert page.status_code == 503 and "cannot be read either" in page.text and "notes.put" not in page.text
+    await refused.aclose()
 
 
 async def test_signing_out_ends_the_session(tmp_path: Path) -> None:
