@@ -180,7 +180,7 @@ async def _real_audit_log(directory: Path) -> AsyncIterator[AuditLog]:
         log.close()
 
 
-@pytest.mark.req("R-026")
+@pytest.mark.req("R-045")
 async def test_reading_the_audit_page_and_signing_in_are_audited(tmp_path: Path) -> None:
     async with _real_audit_log(tmp_path / "state") as log:
         site = _site(tmp_path, access_log=log.append)
@@ -205,6 +205,7 @@ async def test_reading_the_audit_page_and_signing_in_are_audited(tmp_path: Path)
     ]  # fmt: skip
 
 
+@pytest.mark.req("R-045")
 async def test_an_audit_log_that_cannot_take_the_access_record_serves_no_page(tmp_path: Path) -> None:
     async with _real_audit_log(tmp_path / "state") as log:
         site = _site(tmp_path, access_log=log.append)
