@@ -100,7 +100,15 @@ class Gateway:
         self.hosts = [CellHost(item.cell, self, self.jail if item in risky else None) for item in local]
         pins = PinStore(config.server.state_dir)
         self.upstreams = [
-            Upstream(item, config.jail, separator, pins, self._upstream_tools_changed, self._tool_quarantined)
+            Upstream(
+                item,
+                config.jail,
+                separator,
+                pins,
+                self._upstream_tools_changed,
+                self._tool_quarantined,
+                metrics or NO_METRICS,
+            )
             for item in config.upstreams
             if item.enabled
         ]

@@ -39,6 +39,7 @@ from mcp.types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 from mcp_gateway.bus.base import BusReply, BusRequest
 from mcp_gateway.errors import CellLoadError, InvalidArguments
 from mcp_gateway.jail_config import JailConfig
+from mcp_gateway.metrics import NO_METRICS, Metrics
 from mcp_gateway.names import is_canonical, wire_name
 from mcp_gateway.pins import PinStore, definition_hashes
 from mcp_gateway.pipeline import ToolResult
@@ -51,6 +52,8 @@ from sandbox.profile import Profile
 from sandbox.runner import jailed_command
 
 logger = logging.getLogger(__name__)
+DEADLINE_MARGIN = 1.0
+"""Seconds the bus waits for an upstream call beyond the upstream's own timeout."""
 ToolsChanged = Callable[[str, list[ToolEntry]], Awaitable[None]]
 """(namespace, its tools now): an upstream came back from a restart with other tools."""
 Quarantined = Callable[[str, dict[str, str]], Awaitable[None]]
@@ -75,8 +78,10 @@ class Upstream:
         pins: PinStore,
         on_tools_changed: ToolsChanged | None = None,
         on_quarantined: Quarantined | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.config, self._jail, self._separator, self._pins = config, jail, separator, pins
+        self._metrics = metrics
         self._on_tools_changed, self._on_quarantined = on_tools_changed, on_quarantined
         self._quarantined: list[tuple[str, dict[str, str]]] = []
         self._client: UpstreamSession | None = None
@@ -208,7 +213,9 @@ class Upstream:
                     version=f"upstream:{self.config.name}",
                     address=self.config.name,
                     validate=_arguments_object,
-                    timeout=self.config.timeout,
+                    # The session's own timeout (config.timeout) must fire before the bus's deadline,
+                    # so that a hung server is recognised, killed and restarted, not just abandoned.
+                    timeout=self.config.timeout + DEADLINE_MARGIN,
                 )
             )
         return entries
@@ -223,11 +230,17 @@ class Upstream:
         try:
             result = await client.call_tool(name, dict(request.arguments))
         except MCPError as exc:
+            # Counted as jail runs like the exec cell's: the server is a jailed worker.
             if exc.code in (REQUEST_TIMEOUT, CONNECTION_CLOSED):
+                self._metrics.jail_run(request.tool, "timeout" if exc.code == REQUEST_TIMEOUT else "exit")
                 self._end_incarnation(f"{name} {'timed out' if exc.code == REQUEST_TIMEOUT else 'lost the server'}")
+            else:
+                self._metrics.jail_run(request.tool, None)
             return BusReply(ToolResult.error(f"upstream {self.config.name!r} failed on {name}: {exc.message}"))
         except ValueError:  # a reply that is not a tool result
+            self._metrics.jail_run(request.tool, None)
             return BusReply(ToolResult.error(f"upstream {self.config.name!r} sent a malformed result for {name}"))
+        self._metrics.jail_run(request.tool, None)
         return BusReply(
             ToolResult(content=list(result.content), structured=result.structured_content, is_error=result.is_error)
         )

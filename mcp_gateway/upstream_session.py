@@ -33,6 +33,10 @@ STARTUP_TIMEOUT = 30.0
 """Seconds an upstream may take to answer `initialize` and `tools/list` when it starts."""
 
 
+_GONE = (anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError, anyio.ClosedResourceError)
+"""How a stream of a server that went away ends."""
+
+
 class UpstreamSession:
     def __init__(self, process: Process, timeout: float, name: str) -> None:
         self._process, self._timeout, self._name = process, timeout, name
@@ -46,9 +50,8 @@ class UpstreamSession:
         assert self._process.stdout is not None  # open_process pipes stdout by default
         reader = BufferedByteReceiveStream(self._process.stdout)
         task_status.started()
-        gone = (anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError, anyio.ClosedResourceError)
         try:
-            with contextlib.suppress(*gone):  # the server closed its end: every waiter is told below
+            with contextlib.suppress(*_GONE):  # the server closed its end: every waiter is told below
                 while True:
                     line = await reader.receive_until(b"\n", MAX_LINE)
                     if line.strip():
@@ -61,8 +64,9 @@ class UpstreamSession:
     async def drain_stderr(self) -> None:
         if self._process.stderr is None:
             return
-        async for chunk in self._process.stderr:
-            logger.debug("upstream %s stderr: %s", self._name, chunk[:2000].decode(errors="replace").rstrip())
+        with contextlib.suppress(*_GONE):  # the server exited, or was killed (a hang) while we read
+            async for chunk in self._process.stderr:
+                logger.debug("upstream %s stderr: %s", self._name, chunk[:2000].decode(errors="replace").rstrip())
 
     async def _dispatch(self, line: bytes) -> None:
         try:

@@ -199,7 +199,13 @@ class NatsBus:
                     pending_msgs_limit=max(64, pool.bound),
                     pending_bytes_limit=SUBSCRIPTION_BYTES_LIMIT,
                 )
-                await nc.flush(timeout=max(1, int(config.connect_timeout)))  # the server has us: callers reach us
+                # The server has us once a PONG answers a PING sent after our SUB. nats-py writes
+                # a flush's PING straight to the socket while the SUB may still wait in its queue
+                # for the flusher task, so the first PONG can come before the SUB was even sent
+                # (seen on a loaded machine: a caller got "no responders" right after serve
+                # started); by then the flusher has written the SUB, so a second PING follows it.
+                for _ in range(2):
+                    await nc.flush(timeout=max(1, int(config.connect_timeout)))
                 self.pools[address] = pool
                 task_status.started()
                 await anyio.sleep_forever()

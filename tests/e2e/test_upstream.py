@@ -12,12 +12,16 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import ToolListChangedNotification
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from mcp_gateway.app import Gateway
 from mcp_gateway.config import load_config
 from mcp_gateway.errors import CellLoadError
+from mcp_gateway.metrics import JAIL_FAILURES, JAIL_RUNS, OtelMetrics
 from mcp_gateway.testing import gateway_client
 from tests.support import stdio_params, write_config
+from tests.telemetry_support import points
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,7 +116,9 @@ async def test_a_changed_tool_definition_is_quarantined_until_approved(tmp_path:
 async def test_a_crashed_or_hung_upstream_is_restarted(tmp_path: Path, state_dir: Path) -> None:
     extra = _pinned_upstream("Return the text unchanged.").replace("\nenv = ", "\ntimeout = 2\nenv = ")
     config = load_config(write_config(tmp_path / "g.toml", state_dir, extra), {})
-    async with gateway_client(config) as (gateway, client):
+    reader = InMemoryMetricReader()
+    metrics = OtelMetrics(MeterProvider(metric_readers=[reader]))
+    async with gateway_client(config, metrics=metrics) as (gateway, client):
         (upstream,) = gateway.upstreams
         for breaker in ("pinned__crash", "pinned__hang"):
             broken = await client.call_tool(breaker, {})
@@ -125,6 +131,13 @@ async def test_a_crashed_or_hung_upstream_is_restarted(tmp_path: Path, state_dir
                     assert "restarting" in echoed.content[0].text  # type: ignore[union-attr]
                     await upstream.wait_serving()
             assert echoed.content[0].text == "back"  # type: ignore[union-attr]
+    # The server is a jailed worker: its calls count as jail runs, its crash and hang as failures.
+    found = points(reader)
+    failures = {(p.attributes or {})["gen_ai.tool.name"]: (p.attributes or {})["error.type"]
+                for p in found[JAIL_FAILURES]}  # fmt: skip
+    assert failures == {"pinned.crash": "exit", "pinned.hang": "timeout"}
+    runs = {(p.attributes or {})["gen_ai.tool.name"]: p.value for p in found[JAIL_RUNS]}
+    assert runs["pinned.echo"] >= 2 and runs["pinned.crash"] == runs["pinned.hang"] == 1
 
 
 @pytest.mark.req("R-006")

@@ -55,8 +55,12 @@ def test_doctor_reports_formats_audit_and_the_distribution_advice(tmp_path: Path
     report = json.loads(done.stdout)
     checks = {check["name"]: check for check in report["checks"]}
     assert checks["formats"]["status"] == "ok" and checks["audit"]["status"] == "ok"
-    assert checks["distribution"]["detail"].startswith("stay monolithic")
-    assert {t["name"] for t in checks["distribution"]["data"]["triggers"]} == {
-        "concurrency", "cpu pressure", "principals", "untrusted tools", "code size",
-    }  # fmt: skip
+    found = {t["name"]: t for t in checks["distribution"]["data"]["triggers"]}
+    assert set(found) == {"concurrency", "cpu pressure", "principals", "untrusted tools", "code size"}
+    # A fresh gateway fires none of its own triggers; CPU pressure is this host's (PSI over five
+    # minutes: a busy CI machine may well be under pressure), and the advice follows what fired.
+    fired = [name for name, trigger in found.items() if trigger["fired"]]
+    assert set(fired) <= {"cpu pressure"}
+    advice = checks["distribution"]["detail"]
+    assert advice.startswith("distribute: cpu pressure") if fired else advice.startswith("stay monolithic")
     assert not (tmp_path / "state" / "master.key").exists()  # doctor creates nothing
