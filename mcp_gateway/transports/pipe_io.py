@@ -30,6 +30,16 @@ def is_pollable(fd: int) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
+def loop_can_serve(fd_in: int, fd_out: int, fd_err: int = 2) -> bool:
+    """Whether the wire can be served on the loop: both ends pollable, and the output not the
+    same pipe as stderr (`2>&1`): non-blocking mode would reach stderr too, and a log line
+    written while the pipe is full would fail with EAGAIN instead of waiting."""
+    if not (is_pollable(fd_in) and is_pollable(fd_out)):
+        return False
+    out, err = os.fstat(fd_out), os.fstat(fd_err)
+    return (out.st_dev, out.st_ino) != (err.st_dev, err.st_ino)
+
+
 @contextmanager
 def nonblocking(*fds: int) -> Iterator[None]:
     before = {fd: os.get_blocking(fd) for fd in fds}

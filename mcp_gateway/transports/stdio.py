@@ -26,7 +26,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
-from mcp_gateway.transports.pipe_io import PipeLines, is_pollable, nonblocking, write_all
+from mcp_gateway.transports.pipe_io import PipeLines, loop_can_serve, nonblocking, write_all
 
 _DISCARD_CHUNK = 64 * 1024
 # Best effort only: the id of a request too large (or too broken) to parse, so the client can
@@ -94,7 +94,7 @@ async def stdio_transport(
         return
     wire_in, wire_out, restore = _claim_std_fds()
     try:
-        if is_pollable(wire_in) and is_pollable(wire_out):
+        if loop_can_serve(wire_in, wire_out):
             with nonblocking(wire_in, wire_out):
                 async with _serving(_LoopWire(wire_in, wire_out, max_message_bytes), max_message_bytes) as streams:
                     yield streams

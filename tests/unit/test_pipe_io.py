@@ -8,7 +8,7 @@ import tempfile
 import anyio
 import pytest
 
-from mcp_gateway.transports.pipe_io import PipeLines, is_pollable, nonblocking, write_all
+from mcp_gateway.transports.pipe_io import PipeLines, is_pollable, loop_can_serve, nonblocking, write_all
 
 pytestmark = pytest.mark.anyio
 CAP = 32
@@ -86,3 +86,15 @@ def test_only_pipes_and_sockets_are_read_on_the_loop() -> None:
         assert is_pollable(read_fd) and is_pollable(write_fd) and not is_pollable(regular.fileno())
     os.close(read_fd)
     os.close(write_fd)
+
+
+def test_an_output_pipe_shared_with_stderr_keeps_the_thread_path() -> None:
+    wire_in, wire_out = os.pipe()
+    err_in, err_out = os.pipe()
+    shared = os.dup(wire_out)  # as `2>&1` gives: stderr is the wire's own pipe
+    try:
+        assert loop_can_serve(wire_in, wire_out, err_out)
+        assert not loop_can_serve(wire_in, wire_out, shared)
+    finally:
+        for fd in (wire_in, wire_out, err_in, err_out, shared):
+            os.close(fd)
