@@ -166,13 +166,17 @@ def assert_nothing_acknowledged_lost(config: Path, tally: Tally) -> None:
     assert verified.returncode == 0, verified.stdout
 
 
-def assert_survived(tally: Tally, pid_rss: tuple[float, float]) -> None:
+def assert_survived(title: str, tally: Tally, rss: tuple[float, float], stderr: str) -> None:
+    """Report the run, then: no protocol error, every kind of call seen, bounded RSS, and a
+    raising cell's traceback in the operator's log (the client read only a reference)."""
+    tally.report(title, rss)
     assert not tally.protocol_errors, tally.protocol_errors[:5]
     outcomes = tally.outcomes
     assert outcomes.get("allowed:ok", 0) > 0 and outcomes.get("jailed:ok", 0) > 0, outcomes
     assert outcomes.get("faulty:error", 0) > 0 and outcomes.get("refused", 0) > 0, outcomes
-    rss_start, rss_end = pid_rss
+    rss_start, rss_end = rss
     assert rss_end - rss_start < RSS_GROWTH_LIMIT_MB, (rss_start, rss_end)
+    assert "tool faulty.fail failed (ref " in stderr
 
 
 @pytest.mark.req("R-044")
@@ -207,10 +211,7 @@ async def test_mixed_load_with_faults(tmp_path: Path, clean_env: dict[str, str])
         rss_end = _rss_mb(pid)
         stderr = "".join(gateway.stderr)
 
-    tally.report("load", (rss_start, rss_end))
-    assert_survived(tally, (rss_start, rss_end))
-    # A raising cell: the client read a reference (checked per call), the operator's log has the traceback.
-    assert "tool faulty.fail failed (ref " in stderr
+    assert_survived("load", tally, (rss_start, rss_end), stderr)
     assert_nothing_acknowledged_lost(config, tally)
 
 
@@ -318,9 +319,7 @@ async def _distributed_run(tmp_path: Path, disk: Path, env: Mapping[str, str]) -
             rss_end = _rss_mb(pid)
             stderr = "".join(gateway.stderr)
 
-    tally.report("distributed load", (rss_start, rss_end))
-    assert_survived(tally, (rss_start, rss_end))
-    assert "tool faulty.fail failed (ref " in stderr
+    assert_survived("distributed load", tally, (rss_start, rss_end), stderr)
     outcomes = tally.outcomes
     assert outcomes.get("audit_refused", 0) > 0, outcomes  # the full disk was met, and refused calls
     # ...and survived: remote calls succeeded after the disk was freed and after the broker came back.
