@@ -91,7 +91,9 @@ def split(total: int, parts: int) -> list[int]:
 async def measure_calls(
     transport: str, targets: Sequence[Target], calls: int, warmup: int, rounds: int
 ) -> dict[str, Any]:
-    """Both servers stay up side by side and take turns, so a slow spell of the (shared, 2-core)
+    """Figures per target, and `ratio` of the second target over the first (the baseline).
+
+    Both servers stay up side by side and take turns, so a slow spell of the (shared, 2-core)
     machine falls on both rather than on whichever happened to run then."""
     async with AsyncExitStack() as stack:
         clients: dict[str, Client] = {}
@@ -116,10 +118,10 @@ async def measure_calls(
             label: {**summarize(samples[label], busy[label]), "protocol": clients[label].protocol_version}
             for label in samples
         }
-    bare, gateway = figures["bare"], figures["gateway"]
+    baseline, measured = (figures[target.label] for target in targets[:2])
     figures["ratio"] = {
-        "p50": ratio(gateway["p50_ms"], bare["p50_ms"]),
-        "calls_per_s": ratio(gateway["calls_per_s"], bare["calls_per_s"]),
+        "p50": ratio(measured["p50_ms"], baseline["p50_ms"]),
+        "calls_per_s": ratio(measured["calls_per_s"], baseline["calls_per_s"]),
     }
     return figures
 

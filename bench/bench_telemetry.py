@@ -12,25 +12,21 @@ side and take turns, like bench_gateway.py, so a slow spell of the machine falls
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 import tempfile
 from collections.abc import Sequence
-from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import anyio
-from mcp import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.bench_gateway import check_echo, connect, progress, split, timed_calls  # noqa: E402
+from bench.bench_gateway import measure_calls, progress  # noqa: E402
 from bench.servers import Target, gateway_target, write_gateway_config  # noqa: E402
-from bench.stats import ratio, summarize  # noqa: E402
 
 SETTINGS = {
     "off": '\n[telemetry]\nexporter = "none"\nmetrics = false\n',
@@ -48,29 +44,8 @@ def _target(directory: Path, label: str) -> Target:
 
 
 async def measure(transport: str, targets: Sequence[Target], calls: int, warmup: int, rounds: int) -> dict[str, Any]:
-    async with AsyncExitStack() as stack:
-        clients: dict[str, Client] = {}
-        for target in targets:
-            client = await stack.enter_async_context(connect(target, transport))
-            await client.list_tools()
-            await check_echo(client, target)
-            await timed_calls(client, target.tool, warmup)
-            clients[target.label] = client
-        samples: dict[str, list[float]] = {target.label: [] for target in targets}
-        busy = dict.fromkeys(samples, 0.0)
-        for index, count in enumerate(split(calls, rounds)):
-            for target in targets if index % 2 == 0 else reversed(targets):
-                gc.collect()
-                block, seconds = await timed_calls(clients[target.label], target.tool, count)
-                samples[target.label] += block
-                busy[target.label] += seconds
-    figures: dict[str, Any] = {label: summarize(samples[label], busy[label]) for label in samples}
-    off, on = figures["off"], figures["on"]
-    figures["ratio"] = {
-        "p50": ratio(on["p50_ms"], off["p50_ms"]),
-        "calls_per_s": ratio(on["calls_per_s"], off["calls_per_s"]),
-    }
-    figures["added_p50_us"] = (on["p50_ms"] - off["p50_ms"]) * 1000
+    figures = await measure_calls(transport, targets, calls, warmup, rounds)  # targets: off, then on
+    figures["added_p50_us"] = (figures["on"]["p50_ms"] - figures["off"]["p50_ms"]) * 1000
     return figures
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.support import GatewayProcess, start_http_gateway, write_config
+from tests.support import GatewayProcess, serving_on_loopback, start_http_gateway, write_config
 
 
 @pytest.fixture
@@ -65,8 +64,5 @@ class _HeaderEcho(BaseHTTPRequestHandler):
 @pytest.fixture
 def echo_port() -> Iterator[int]:
     """The port of a header-echoing HTTP server on loopback (for http.fetch tests)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _HeaderEcho)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with serving_on_loopback(ThreadingHTTPServer(("127.0.0.1", 0), _HeaderEcho)) as port:
+        yield port

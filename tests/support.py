@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import shutil
+import socketserver
 import sys
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,17 @@ from mcp_gateway.authz.config import DEFAULT_POLICY_DIR
 
 GATEWAY = [sys.executable, "-m", "mcp_gateway"]
 _ANNOUNCE = re.compile(r"Streamable HTTP on (http://\S+)/mcp")
+
+
+@contextmanager
+def serving_on_loopback(server: socketserver.BaseServer) -> Iterator[int]:
+    """Run `server` (bound to 127.0.0.1:0) on a daemon thread; its port; shut down on exit."""
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]  # type: ignore[index]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def write_policy(policy_dir: Path, *extra_lines: str) -> Path:

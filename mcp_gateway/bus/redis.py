@@ -53,9 +53,6 @@ class RedisBus:
         self._listening = False
         self._pending: PendingCalls[OpenedReply] = PendingCalls(config.max_in_flight)
 
-    def stream_of(self, address: str) -> str:
-        return self._keys.stream(address)
-
     def _client(self) -> tuple[Redis, Envelopes]:
         if self._redis is None or self._envelopes is None:
             raise ToolUnavailable("the bus is not connected")
@@ -178,4 +175,4 @@ class RedisBus:
     async def queued(self, address: str) -> int:
         """Calls of `address` in the broker (waiting or being run): never above the bound."""
         redis, _ = self._client()
-        return int(await redis.xlen(self.stream_of(address)))
+        return int(await redis.xlen(self._keys.stream(address)))

@@ -34,26 +34,22 @@ class AuditStage:
         self._metrics = metrics
 
     async def __call__(self, call: ToolCall, call_next: Next) -> ToolResult:
-        requested = call.tool.canonical
         started = time.perf_counter()
         arguments_hash = self._log.keys.values_hash(call.arguments)
         try:
             result = await call_next(call)
         except Refusal as refusal:
-            await self._record(call, requested, started, arguments_hash, refusal.code, None, refusal.stage)
+            await self._record(call, started, arguments_hash, refusal.code, None, refusal.stage)
             raise
         except Exception as exc:
-            await self._record(call, requested, started, arguments_hash, f"error:{type(exc).__name__}", None, "")
+            await self._record(call, started, arguments_hash, f"error:{type(exc).__name__}", None, "")
             raise
-        await self._record(
-            call, requested, started, arguments_hash, "tool_error" if result.is_error else "ok", result, ""
-        )
+        await self._record(call, started, arguments_hash, "tool_error" if result.is_error else "ok", result, "")
         return result
 
     async def _record(
         self,
         call: ToolCall,
-        requested: str,
         started: float,
         arguments_hash: str,
         outcome: str,
@@ -71,8 +67,8 @@ class AuditStage:
             "rule": authz.get("rule"),
             "outcome": outcome,
         }
-        if requested != call.tool.canonical:
-            fields["requested"] = requested
+        if call.asked is not None:  # a budget's fallback ran instead
+            fields["requested"] = call.asked.canonical
         if refused_by:
             fields["refused_by"] = refused_by
         if "dlp" in call.notes:

@@ -62,7 +62,6 @@ class TraceStage:
             return await self._observed(call, call_next, span)
 
     async def _observed(self, call: ToolCall, call_next: Next, span: trace.Span | None) -> ToolResult:
-        tool = call.tool.canonical  # as asked for: a budget fallback may change call.tool
         started = time.perf_counter()
         try:
             result = await call_next(call)
@@ -72,28 +71,27 @@ class TraceStage:
                 # argument's name), and spans travel further than the reply does.
                 span.set_attribute(tm.ERROR_TYPE, refusal.code)
                 span.set_status(StatusCode.ERROR, refusal.code)
-            self._ended(call, tool, started, span, "refused", refusal.code, refusal.stage)
+            self._ended(call, started, span, "refused", refusal.code, refusal.stage)
             raise
         except Exception as exc:
             error_type = type(exc).__qualname__
             if span is not None:
                 span.set_attribute(tm.ERROR_TYPE, error_type)
                 span.set_status(StatusCode.ERROR)
-            self._ended(call, tool, started, span, "error", error_type, "")
+            self._ended(call, started, span, "error", error_type, "")
             raise
         if result.is_error:
             if span is not None:
                 span.set_attribute(tm.ERROR_TYPE, tm.TOOL_ERROR)
                 span.set_status(StatusCode.ERROR)
-            self._ended(call, tool, started, span, "tool_error", tm.TOOL_ERROR, "")
+            self._ended(call, started, span, "tool_error", tm.TOOL_ERROR, "")
         else:
-            self._ended(call, tool, started, span, "ok", None, "")
+            self._ended(call, started, span, "ok", None, "")
         return result
 
     def _ended(
         self,
         call: ToolCall,
-        tool: str,
         started: float,
         span: trace.Span | None,
         outcome: str,
@@ -101,6 +99,7 @@ class TraceStage:
         refused_by: str,
     ) -> None:
         seconds = time.perf_counter() - started
+        tool = call.tool_as_asked.canonical  # a budget's fallback may have replaced call.tool
         notes = call.notes
         if span is not None and span.is_recording():
             summarise(span, notes, outcome, refused_by)

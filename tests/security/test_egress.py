@@ -4,8 +4,8 @@ not a direct connection that ignores the proxy."""
 
 from __future__ import annotations
 
+import socketserver
 import sys
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,7 +15,7 @@ import pytest
 
 from mcp_gateway.config import load_config
 from mcp_gateway.testing import gateway_client
-from tests.support import write_config
+from tests.support import serving_on_loopback, write_config
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,29 +36,24 @@ class _Hello(BaseHTTPRequestHandler):
 @pytest.fixture
 def web() -> Iterator[tuple[int, int]]:
     """Two web servers on the host's loopback: one to allow, one to leave off the list."""
-    servers = [ThreadingHTTPServer(("127.0.0.1", 0), _Hello) for _ in range(2)]
-    for server in servers:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield servers[0].server_address[1], servers[1].server_address[1]
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    with (
+        serving_on_loopback(ThreadingHTTPServer(("127.0.0.1", 0), _Hello)) as allowed,
+        serving_on_loopback(ThreadingHTTPServer(("127.0.0.1", 0), _Hello)) as other,
+    ):
+        yield allowed, other
+
+
+class _LineEcho(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        self.wfile.write(b"echo " + self.rfile.readline())
 
 
 @pytest.fixture
-def echo_port() -> Iterator[int]:
-    """A line echo server on the host's loopback, for a CONNECT tunnel."""
-    import socketserver
-
-    class Echo(socketserver.StreamRequestHandler):
-        def handle(self) -> None:
-            self.wfile.write(b"echo " + self.rfile.readline())
-
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Echo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+def line_echo_port() -> Iterator[int]:
+    """A line echo server on the host's loopback, for a CONNECT tunnel (not the shared
+    header-echoing `echo_port` of tests/conftest.py)."""
+    with serving_on_loopback(socketserver.ThreadingTCPServer(("127.0.0.1", 0), _LineEcho)) as port:
+        yield port
 
 
 def _upstream(network: list[str]) -> str:
@@ -72,10 +67,10 @@ def _upstream(network: list[str]) -> str:
 
 @pytest.mark.req("R-022")
 async def test_only_listed_destinations_are_reachable(
-    tmp_path: Path, state_dir: Path, web: tuple[int, int], echo_port: int
+    tmp_path: Path, state_dir: Path, web: tuple[int, int], line_echo_port: int
 ) -> None:
     allowed, other = web
-    network = [f"127.0.0.1:{allowed}", f"localhost:{allowed}", f"127.0.0.1:{echo_port}"]
+    network = [f"127.0.0.1:{allowed}", f"localhost:{allowed}", f"127.0.0.1:{line_echo_port}"]
     config = load_config(write_config(tmp_path / "g.toml", state_dir, _upstream(network)), {})
     async with gateway_client(config) as (_, client):
 
@@ -88,7 +83,7 @@ async def test_only_listed_destinations_are_reachable(
         assert refused.startswith("403 ") and "not on this jail's allow-list" in refused
         # A listed name that resolves to a loopback address is refused: DNS cannot open the host.
         assert "non-public address" in await text("fetch", url=f"http://localhost:{allowed}/")
-        assert await text("tunnel", target=f"127.0.0.1:{echo_port}", line="ping") == "echo ping"
+        assert await text("tunnel", target=f"127.0.0.1:{line_echo_port}", line="ping") == "echo ping"
         assert (await text("tunnel", target=f"127.0.0.1:{other}", line="x")).startswith("HTTP/1.1 403")
         # Around the proxy there is nothing: the jail's own loopback has no such listener, and
         # Landlock refuses any port but the relay's.
